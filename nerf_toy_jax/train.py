@@ -1,0 +1,357 @@
+"""The trainer: many models of one shape in one jitted, vmapped XLA program.
+
+The training step is written for ONE model (``_train_step``) and lifted with
+``vmap`` over a leading model axis K; ``lax.scan`` runs ``eval_every`` steps
+per dispatch. A single model is the same program with K = 1.
+
+Every ``eval_every`` steps each model is evaluated with BatchNorm statistics
+computed on the full training set, so that evaluation measures the function
+that training optimises (the running averages, decay 0.99, lag far behind a
+network that is still learning).
+"""
+
+import dataclasses
+import functools
+import time
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from nerf_toy_jax import data, encodings, metrics, sweep
+from nerf_toy_jax.model import MLP, data_statistics_model
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Settings shared by every model of a sweep.
+
+    Attributes:
+      steps: optimiser steps per model.
+      eval_every: steps between evaluations (and per compiled dispatch).
+      batch_size: random training pixels per step, or None for full batch.
+      depth, width, batchnorm: the MLP (see ``model.MLP``).
+      frame_size: longest side in pixels of the prediction frames kept for GIFs.
+    """
+
+    steps: int = 500
+    eval_every: int = 100
+    batch_size: int | None = None
+    depth: int = 4
+    width: int = 256
+    batchnorm: bool = True
+    frame_size: int = 64
+
+    def __post_init__(self):
+        for name in ("steps", "eval_every", "depth", "width", "frame_size"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.batch_size is not None and not self.batch_size > 0:
+            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
+
+
+class TrainState(NamedTuple):
+    """State of one model; a stack holds every leaf with a leading axis K.
+
+    Attributes:
+      params, batch_stats: Flax variables (batch_stats is {} without BatchNorm).
+      opt_state: Adam state.
+      lr: float32 [] learning rate.
+      key: PRNG key for minibatches.
+      diverged: bool [], set when the loss or the parameters stop being finite.
+      diverged_step: int32 [], the step that diverged, -1 if none.
+    """
+
+    params: Any
+    batch_stats: Any
+    opt_state: Any
+    lr: jax.Array
+    key: jax.Array
+    diverged: jax.Array
+    diverged_step: jax.Array
+
+
+@dataclasses.dataclass
+class StackResult:
+    """Everything a trained stack of K models produced, as host arrays.
+
+    Attributes:
+      specs: the K specs, in stack order.
+      eval_steps: int [E] steps at which models were evaluated (0 first).
+      loss: float32 [K, steps] training-mode loss (MSE) before each step; NaN once diverged.
+      train_loss, train_psnr, test_psnr, test_ssim: float32 [K, E] evaluations.
+      frames: uint8 [K, E, h, w, C] predictions on a frame grid of the image.
+      variables: {"params", "batch_stats"} with leaves [K, ...]; batch_stats
+        are the full-training-set statistics of the final parameters.
+      matrices: float32 [K, m, 2] encoding matrices, or None for "none".
+      diverged: bool [K]; diverged_step: int [K], -1 if not diverged.
+      wall_s: seconds spent training and evaluating the stack, compile included.
+    """
+
+    specs: list
+    eval_steps: np.ndarray
+    loss: np.ndarray
+    train_loss: np.ndarray
+    train_psnr: np.ndarray
+    test_psnr: np.ndarray
+    test_ssim: np.ndarray
+    frames: np.ndarray
+    variables: dict
+    matrices: np.ndarray | None
+    diverged: np.ndarray
+    diverged_step: np.ndarray
+    wall_s: float
+
+
+def make_model(config, channels):
+    """The MLP of ``config`` with ``channels`` outputs."""
+    return MLP(depth=config.depth, width=config.width, channels=channels, batchnorm=config.batchnorm)
+
+
+def _all_finite(tree):
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(tree)]))
+
+
+def map_models(fn, *stacked):
+    """Applies a one-model function over the leading model axis K of its arguments.
+
+    ``jax.vmap`` for K > 1. For K = 1 the function runs on the squeezed
+    arguments instead: XLA:CPU compiles a vmapped matmul with a batch of one
+    into a batched dot that runs about 1.7x slower than the plain dot.
+    """
+    if jax.tree_util.tree_leaves(stacked)[0].shape[0] == 1:
+        squeezed = fn(*jax.tree_util.tree_map(lambda x: x[0], stacked))
+        return jax.tree_util.tree_map(lambda x: x[None], squeezed)
+    return jax.vmap(fn)(*stacked)
+
+
+def _init_state(model, feature_dim, init_key, batch_key, lr):
+    """The initial ``TrainState`` of one model."""
+    variables = model.init(init_key, jnp.zeros((1, feature_dim), jnp.float32), train=False)
+    params = variables["params"]
+    return TrainState(
+        params=params,
+        batch_stats=variables.get("batch_stats", {}),
+        opt_state=optax.adam(lr).init(params),
+        lr=jnp.asarray(lr, jnp.float32),
+        key=batch_key,
+        diverged=jnp.asarray(False),
+        diverged_step=jnp.asarray(-1, jnp.int32),
+    )
+
+
+def _train_step(model, batch_size, state, step, features, targets):
+    """One Adam step of one model.
+
+    Args:
+      state: the model's ``TrainState``.
+      step: int32 [] global step index.
+      features: [N, F] encoded training coordinates.
+      targets: [N, C] training colours.
+
+    Returns:
+      (new state, float32 [] loss before the step, NaN if already diverged).
+    """
+    if batch_size is not None:
+        index = jax.random.randint(jax.random.fold_in(state.key, step), (batch_size,), 0, features.shape[0])
+        features, targets = features[index], targets[index]
+
+    def loss_fn(params):
+        prediction, updates = model.apply(
+            {"params": params, "batch_stats": state.batch_stats}, features, train=True, mutable=["batch_stats"])
+        return jnp.mean(jnp.square(prediction - targets)), updates.get("batch_stats", {})
+
+    (loss, batch_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    updates, opt_state = optax.adam(state.lr).update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+
+    finite = jnp.isfinite(loss) & _all_finite(params)
+    diverged = state.diverged | ~finite
+    stepped = state._replace(params=params, batch_stats=batch_stats, opt_state=opt_state)
+    kept = jax.tree_util.tree_map(lambda old, new: jnp.where(diverged, old, new), state, stepped)
+    new_state = kept._replace(
+        diverged=diverged,
+        diverged_step=jnp.where(diverged & ~state.diverged, step, state.diverged_step))
+    return new_state, jnp.where(state.diverged, jnp.nan, loss)
+
+
+@functools.partial(jax.jit, static_argnames=("model", "batch_size", "num_steps"), donate_argnums=(0,))
+def _train_chunk(states, matrices, coords, targets, start, *, model, batch_size, num_steps):
+    """``num_steps`` steps of every model: vmap over K of a scan over steps.
+
+    Args:
+      states: ``TrainState`` stacked on K (donated).
+      matrices: [K, m, d] or None.
+      coords: [N, d] training coordinates; targets: [N, C].
+      start: int32 [] index of the first step.
+
+    Returns:
+      (states, float32 [K, num_steps] losses).
+    """
+    steps = start + jnp.arange(num_steps, dtype=jnp.int32)
+
+    def one_model(state, matrix):
+        features = encodings.encode(coords, matrix)
+
+        def body(carry, step):
+            return _train_step(model, batch_size, carry, step, features, targets)
+
+        return jax.lax.scan(body, state, steps)
+
+    return map_models(one_model, states, matrices)
+
+
+def _predict(model, variables, matrix, coords):
+    """Evaluation-mode colours at ``coords`` [h, w, d] -> [h, w, C]."""
+    flat = coords.reshape(-1, coords.shape[-1])
+    colours = model.apply(variables, encodings.encode(flat, matrix), train=False)
+    return colours.reshape(coords.shape[:-1] + (-1,))
+
+
+def data_statistics(model, params, batch_stats, matrix, coords):
+    """BatchNorm statistics of ``params`` over all of ``coords`` [h, w, d].
+
+    Returns:
+      batch_stats whose evaluation-mode network equals the training-mode
+      network applied to the full batch ``coords`` ({} without BatchNorm).
+    """
+    if not model.batchnorm:
+        return batch_stats
+    flat = coords.reshape(-1, coords.shape[-1])
+    _, updates = data_statistics_model(model).apply(
+        {"params": params, "batch_stats": batch_stats}, encodings.encode(flat, matrix),
+        train=True, mutable=["batch_stats"])
+    return updates["batch_stats"]
+
+
+@functools.partial(jax.jit, static_argnames=("model",))
+def _evaluate(states, matrices, split_arrays, frame_coords, *, model):
+    """Evaluates every model with full-training-set BatchNorm statistics.
+
+    Returns:
+      (batch_stats [K, ...], metrics {name: float32 [K]}, frames uint8 [K, h, w, C]).
+    """
+    train_coords, train_pixels, test_coords, test_pixels = split_arrays
+
+    def one_model(state, matrix):
+        batch_stats = data_statistics(model, state.params, state.batch_stats, matrix, train_coords)
+        variables = {"params": state.params, "batch_stats": batch_stats}
+        train_pred = _predict(model, variables, matrix, train_coords)
+        test_pred = _predict(model, variables, matrix, test_coords)
+        frame = _predict(model, variables, matrix, frame_coords)
+        train_loss = metrics.mse(train_pred, train_pixels)
+        scores = {
+            "train_loss": train_loss,
+            "train_psnr": metrics.psnr_from_mse(train_loss),
+            "test_psnr": metrics.psnr(test_pred, test_pixels),
+            "test_ssim": metrics.ssim(test_pred, test_pixels),
+        }
+        return batch_stats, scores, jnp.round(frame * 255.0).astype(jnp.uint8)
+
+    return map_models(one_model, states, matrices)
+
+
+def frame_shape(height, width, frame_size):
+    """(h, w) of prediction frames: the image shape scaled so the longest side is at most ``frame_size``."""
+    scale = min(1.0, frame_size / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def init_stack(specs, model, feature_dim):
+    """Initial states of ``specs``, stacked on K: ``vmap`` of one model's init."""
+    keys = jnp.stack([spec.keys() for spec in specs])
+    lrs = jnp.asarray([spec.lr for spec in specs], jnp.float32)
+    init = functools.partial(_init_state, model, feature_dim)
+    return map_models(init, keys[:, 1], keys[:, 2], lrs)
+
+
+def train_stack(specs, split, config, on_eval=None):
+    """Trains specs of one ``stack_key`` together.
+
+    Args:
+      specs: K ``ModelSpec`` with equal ``stack_key``.
+      split: a ``data.Split``.
+      config: a ``TrainConfig``.
+      on_eval: optional ``on_eval(step, scores)`` called after every
+        evaluation with ``scores`` {name: float32 [K]} and "diverged" bool [K].
+
+    Returns:
+      a ``StackResult``.
+    """
+    if len({spec.stack_key for spec in specs}) != 1:
+        raise ValueError("a stack needs specs whose encodings have one shape")
+    if config.batch_size is not None and config.batch_size > split.train_pixels[..., 0].size:
+        raise ValueError(f"batch_size {config.batch_size} exceeds the {split.train_pixels[..., 0].size} training pixels")
+    started = time.perf_counter()
+    channels = split.image.shape[-1]
+    model = make_model(config, channels)
+    matrices = sweep.stack_matrices(specs)
+    feature_dim = 2 if matrices is None else 2 * matrices.shape[1]
+    states = init_stack(specs, model, feature_dim)
+
+    coords = jnp.asarray(split.train_coords.reshape(-1, 2))
+    targets = jnp.asarray(split.train_pixels.reshape(-1, channels))
+    split_arrays = tuple(jnp.asarray(a) for a in
+                         (split.train_coords, split.train_pixels, split.test_coords, split.test_pixels))
+    frame_coords = jnp.asarray(data.coordinate_grid(*frame_shape(*split.image.shape[:2], config.frame_size)))
+
+    eval_steps, evaluations, frames, losses = [], [], [], []
+
+    def evaluate(step):
+        batch_stats, scores, frame = _evaluate(states, matrices, split_arrays, frame_coords, model=model)
+        scores = {name: np.asarray(value) for name, value in scores.items()}
+        scores["diverged"] = np.asarray(states.diverged)
+        eval_steps.append(step)
+        evaluations.append(scores)
+        frames.append(np.asarray(frame))
+        if on_eval is not None:
+            on_eval(step, scores)
+        return batch_stats
+
+    evaluate(0)
+    for start in range(0, config.steps, config.eval_every):
+        num_steps = min(config.eval_every, config.steps - start)
+        states, chunk_losses = _train_chunk(states, matrices, coords, targets, jnp.int32(start),
+                                            model=model, batch_size=config.batch_size, num_steps=num_steps)
+        losses.append(np.asarray(chunk_losses))
+        batch_stats = evaluate(start + num_steps)
+
+    def column(name):
+        return np.stack([scores[name] for scores in evaluations], axis=1)
+
+    return StackResult(
+        specs=list(specs),
+        eval_steps=np.asarray(eval_steps),
+        loss=np.concatenate(losses, axis=1),
+        train_loss=column("train_loss"),
+        train_psnr=column("train_psnr"),
+        test_psnr=column("test_psnr"),
+        test_ssim=column("test_ssim"),
+        frames=np.stack(frames, axis=1),
+        variables=jax.device_get({"params": states.params, "batch_stats": batch_stats}),
+        matrices=matrices,
+        diverged=np.asarray(states.diverged),
+        diverged_step=np.asarray(states.diverged_step),
+        wall_s=time.perf_counter() - started,
+    )
+
+
+def train_sweep(specs, split, config, on_eval=None):
+    """Trains every spec, one compiled program per group of equal ``stack_key``.
+
+    Args:
+      specs: list of ``ModelSpec``.
+      split, config: as for ``train_stack``.
+      on_eval: optional ``on_eval(stack_specs, step, scores)``.
+
+    Returns:
+      list of ``StackResult``, one per group, in order of first appearance.
+    """
+    results = []
+    for indices in sweep.group_specs(specs):
+        stack_specs = [specs[i] for i in indices]
+        callback = None if on_eval is None else functools.partial(on_eval, stack_specs)
+        results.append(train_stack(stack_specs, split, config, callback))
+    return results

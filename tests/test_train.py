@@ -1,0 +1,102 @@
+"""The stacked trainer: per-model independence, determinism, divergence, BatchNorm
+evaluation, and learning."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nerf_toy_jax import data, encodings, sweep, train
+
+IMAGE = data.load_image(size=24)
+MEMORIZE = data.make_split(IMAGE, "memorize")
+MINIBATCH = train.TrainConfig(steps=12, eval_every=6, depth=3, width=32, batch_size=128)
+SPECS = [
+    sweep.ModelSpec("gaussian", sigma=5.0, mapping_size=16, seed=0),
+    sweep.ModelSpec("gaussian", sigma=10.0, mapping_size=16, seed=1, lr=3e-3),
+    sweep.ModelSpec("positional", positional_freqs=8, positional_scale=3.0, seed=2),
+    sweep.ModelSpec("gaussian", sigma=10.0, mapping_size=16, seed=3, lr=1e30),  # diverges
+]
+
+
+@pytest.fixture(scope="module")
+def stacked():
+    return train.train_stack(SPECS, MEMORIZE, MINIBATCH)
+
+
+@pytest.fixture(scope="module")
+def alone():
+    return [train.train_stack([spec], MEMORIZE, MINIBATCH) for spec in SPECS]
+
+
+def leaves(tree, index):
+    return [np.asarray(leaf)[index] for leaf in jax.tree_util.tree_leaves(tree)]
+
+
+def test_stacked_models_train_as_if_alone(stacked, alone):
+    """BatchNorm statistics, optimiser states and minibatch keys are per model."""
+    for k in range(3):
+        for together, single in zip(leaves(stacked.variables, k), leaves(alone[k].variables, 0)):
+            np.testing.assert_allclose(together, single, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(stacked.loss[k], alone[k].loss[0], rtol=1e-4)
+        np.testing.assert_allclose(stacked.test_psnr[k], alone[k].test_psnr[0], rtol=1e-4)
+    assert not np.allclose(stacked.loss[0], stacked.loss[1])
+
+
+def test_divergence_is_flagged_and_frozen(stacked):
+    assert stacked.diverged.tolist() == [False, False, False, True]
+    step = stacked.diverged_step[3]
+    assert 0 <= step < MINIBATCH.steps and stacked.diverged_step[:3].tolist() == [-1, -1, -1]
+    assert np.all(np.isnan(stacked.loss[3, step + 1:]))
+    assert np.all(np.isfinite(stacked.loss[:3]))
+    assert all(np.all(np.isfinite(leaf)) for leaf in leaves(stacked.variables["params"], 3))
+
+
+def test_identical_seeds_give_identical_results(stacked):
+    again = train.train_stack(SPECS, MEMORIZE, MINIBATCH)
+    for first, second in zip(jax.tree_util.tree_leaves(stacked.variables), jax.tree_util.tree_leaves(again.variables)):
+        np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(stacked.test_psnr, again.test_psnr)
+    np.testing.assert_array_equal(stacked.frames, again.frames)
+
+
+def test_result_shapes(stacked):
+    assert stacked.eval_steps.tolist() == [0, 6, 12]
+    assert stacked.loss.shape == (4, 12)
+    assert stacked.test_ssim.shape == (4, 3)
+    assert stacked.frames.shape == (4, 3, 24, 24, 3) and stacked.frames.dtype == np.uint8
+    assert stacked.matrices.shape == (4, 16, 2)
+
+
+def test_evaluation_uses_statistics_of_the_trained_function():
+    """Evaluation on the training set equals the full-batch training-mode loss."""
+    config = train.TrainConfig(steps=30, eval_every=30, depth=3, width=32)
+    spec = sweep.ModelSpec("gaussian", sigma=8.0, mapping_size=16, lr=1e-2)
+    result = train.train_stack([spec], MEMORIZE, config)
+    model = train.make_model(config, channels=3)
+    params = jax.tree_util.tree_map(lambda x: x[0], result.variables["params"])
+    features = encodings.encode(jnp.asarray(MEMORIZE.train_coords.reshape(-1, 2)), jnp.asarray(result.matrices[0]))
+    running = jax.tree_util.tree_map(lambda x: x[0], result.variables["batch_stats"])
+    prediction, _ = model.apply({"params": params, "batch_stats": running}, features,
+                                train=True, mutable=["batch_stats"])
+    training_mode_loss = float(jnp.mean(jnp.square(prediction - MEMORIZE.train_pixels.reshape(-1, 3))))
+    assert result.train_loss[0, -1] == pytest.approx(training_mode_loss, rel=1e-4)
+
+
+def test_gaussian_features_beat_no_mapping_by_10_db():
+    image = data.load_image(size=32)
+    split = data.make_split(image, "memorize")
+    config = train.TrainConfig(steps=300, eval_every=150, depth=3, width=64)
+    specs = sweep.make_grid(["none", "gaussian"], sigmas=[10.0], mapping_size=64)
+    none, gaussian = train.train_sweep(specs, split, config)
+    assert gaussian.train_psnr[0, -1] > none.train_psnr[0, -1] + 10.0
+    assert gaussian.train_psnr[0, -1] > gaussian.train_psnr[0, 0] + 15.0
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="steps must be positive"):
+        train.TrainConfig(steps=0)
+    with pytest.raises(ValueError, match="batch_size 1000 exceeds the 576 training pixels"):
+        train.train_stack(SPECS[:1], MEMORIZE, train.TrainConfig(steps=1, batch_size=1000))
+    with pytest.raises(ValueError, match="one shape"):
+        train.train_stack([SPECS[0], sweep.ModelSpec("none")], MEMORIZE, MINIBATCH)
