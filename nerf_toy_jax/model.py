@@ -51,3 +51,13 @@ def data_statistics_model(model):
     """
     return model.clone(bn_momentum=0.0)
 
+
+
+def matmul_flops(model, input_dim, points):
+    """Matmul FLOPs of one training step of ``model`` on ``points`` inputs of width ``input_dim``.
+
+    Forward is 2 FLOPs per multiply-add of every Dense layer; the backward pass
+    (gradients of weights and activations) costs twice the forward: 3x in all.
+    """
+    dims = [input_dim] + [model.width] * (model.depth - 1) + [model.channels]
+    return 3 * 2 * points * sum(a * b for a, b in zip(dims[:-1], dims[1:]))

@@ -139,3 +139,13 @@ def stack_matrices(specs):
     if matrices[0] is None:
         return None
     return np.stack([np.asarray(b) for b in matrices])
+
+
+def spec_to_dict(spec):
+    """A spec as a plain dict of its fields (JSON and msgpack friendly)."""
+    return dataclasses.asdict(spec)
+
+
+def spec_from_dict(fields):
+    """The inverse of ``spec_to_dict``."""
+    return ModelSpec(**fields)

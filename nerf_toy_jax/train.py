@@ -338,6 +338,32 @@ def train_stack(specs, split, config, on_eval=None):
     )
 
 
+@functools.partial(jax.jit, static_argnames=("model",))
+def _predict_jit(variables, matrix, coords, *, model):
+    return _predict(model, variables, matrix, coords)
+
+
+def render(config, channels, variables, matrix, height, width, rows_per_call=64):
+    """Evaluates one trained model on a pixel grid of any resolution.
+
+    Args:
+      config: the run's ``TrainConfig`` (for the architecture).
+      channels: output channels C.
+      variables: {"params", "batch_stats"} of one model.
+      matrix: its encoding matrix [m, 2], or None.
+      height, width: grid size; the coordinates are ``data.coordinate_grid``.
+      rows_per_call: image rows evaluated per call, bounding memory.
+
+    Returns:
+      float32 [height, width, C] in [0, 1].
+    """
+    model = make_model(config, channels)
+    grid = data.coordinate_grid(height, width)
+    parts = [_predict_jit(variables, matrix, jnp.asarray(grid[top:top + rows_per_call]), model=model)
+             for top in range(0, height, rows_per_call)]
+    return np.concatenate([np.asarray(part) for part in parts])
+
+
 def train_sweep(specs, split, config, on_eval=None):
     """Trains every spec, one compiled program per group of equal ``stack_key``.
 

@@ -1,0 +1,154 @@
+"""Flags shared by the experiment programs, and their translation into a run.
+
+Each program imports this module (which defines the flags), may change
+defaults with ``flags.FLAGS.set_default``, and calls ``main_run``.
+"""
+
+import pathlib
+import sys
+
+from absl import flags, logging
+
+from nerf_toy_jax import data, encodings, experiment, results, sweep, train
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("image", None, "Image path or http(s) URL. Default: matplotlib's grace_hopper.jpg.")
+flags.DEFINE_integer("size", 64, "Crop to the central square and resize to SIZE x SIZE pixels; 0 keeps the image.")
+flags.DEFINE_enum("split", "memorize", data.SPLITS,
+                  "memorize: train = test = all pixels; holdout: train [::2, ::2], test [1::2, 1::2].")
+flags.DEFINE_list("encodings", list(encodings.ENCODINGS), "Encodings to train.")
+flags.DEFINE_list("sigmas", ["10"], "Gaussian scales sigma (cycles per image).")
+flags.DEFINE_list("seeds", ["1"], "One number N: seeds 0..N-1; several numbers: those seeds.")
+flags.DEFINE_integer("mapping_size", 256, "Gaussian: rows m of B (2m features).")
+flags.DEFINE_integer("positional_freqs", 128, "Positional: frequencies per axis (2 x this rows of B).")
+flags.DEFINE_float("positional_scale", 6.0, "Positional: frequencies 2^linspace(0, scale, F) - 1 (Tancik et al.).")
+flags.DEFINE_bool("positional_octaves", False,
+                  "Positional: use the original nerf-toy's octaves sin(pi 2^k v), k < positional_freqs, instead.")
+flags.DEFINE_integer("steps", 500, "Training steps of every model.")
+flags.DEFINE_float("lr", 1e-3, "Adam learning rate of every model.")
+flags.DEFINE_list("lr_overrides", [], "Per-encoding learning rates, e.g. none=1e-2,basic=1e-2.")
+flags.DEFINE_integer("depth", 4, "Dense layers in all.")
+flags.DEFINE_integer("width", 256, "Hidden units per layer.")
+flags.DEFINE_bool("batchnorm", True, "BatchNorm after each hidden ReLU (the original nerf-toy); off: the paper's MLP.")
+flags.DEFINE_integer("batch_size", 0, "Random training pixels per step; 0: all of them (full batch).")
+flags.DEFINE_integer("eval_every", 25, "Steps between evaluations (and per compiled dispatch).")
+flags.DEFINE_integer("gif_every", 25, "Steps between GIF frames; a multiple of eval_every.")
+flags.DEFINE_integer("frame_size", 64, "Longest side of GIF frames in pixels.")
+flags.DEFINE_bool("model_gifs", False, "Also write one GIF per model into gifs/.")
+flags.DEFINE_string("name", "run", "Run name; the default output folder is results/<name>.")
+flags.DEFINE_string("out", None, "Output folder. Default: results/<name>.")
+flags.DEFINE_bool("overwrite", False, "Replace an existing run in the output folder.")
+
+
+class UsageError(ValueError):
+    """A bad flag or input; reported as one line with exit status 2."""
+
+
+def parse_seeds(values):
+    """["N"] -> 0..N-1; several values -> those seeds."""
+    try:
+        seeds = [int(value) for value in values]
+    except ValueError:
+        raise UsageError(f"--seeds must be integers, got {','.join(values)}") from None
+    if len(seeds) == 1:
+        if seeds[0] < 1:
+            raise UsageError(f"--seeds count must be at least 1, got {seeds[0]}")
+        return list(range(seeds[0]))
+    if min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise UsageError(f"--seeds must be distinct and >= 0, got {','.join(values)}")
+    return seeds
+
+
+def parse_floats(name, values):
+    try:
+        return [float(value) for value in values]
+    except ValueError:
+        raise UsageError(f"--{name} must be numbers, got {','.join(values)}") from None
+
+
+def parse_lr_overrides(values):
+    overrides = {}
+    for item in values:
+        encoding, _, lr = item.partition("=")
+        try:
+            overrides[encoding] = float(lr)
+        except ValueError:
+            raise UsageError(f"--lr_overrides takes encoding=lr pairs, got {item!r}") from None
+    return overrides
+
+
+def specs_from_flags():
+    unknown = [name for name in FLAGS.encodings if name not in encodings.ENCODINGS]
+    if unknown:
+        raise UsageError(f"unknown encoding(s) {', '.join(unknown)}: choose from {', '.join(encodings.ENCODINGS)}")
+    if not FLAGS.encodings:
+        raise UsageError("--encodings is empty")
+    return sweep.make_grid(
+        FLAGS.encodings, sigmas=parse_floats("sigmas", FLAGS.sigmas), seeds=parse_seeds(FLAGS.seeds),
+        lr=FLAGS.lr, lr_overrides=parse_lr_overrides(FLAGS.lr_overrides),
+        mapping_size=FLAGS.mapping_size, positional_freqs=FLAGS.positional_freqs,
+        positional_scale=None if FLAGS.positional_octaves else FLAGS.positional_scale)
+
+
+def config_from_flags():
+    return train.TrainConfig(steps=FLAGS.steps, eval_every=FLAGS.eval_every, batch_size=FLAGS.batch_size or None,
+                             depth=FLAGS.depth, width=FLAGS.width, batchnorm=FLAGS.batchnorm,
+                             frame_size=FLAGS.frame_size)
+
+
+def output_folder():
+    """The run folder, refused if it holds something else and --overwrite is off."""
+    out = pathlib.Path(FLAGS.out or pathlib.Path("results") / FLAGS.name)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output folder {out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not FLAGS.overwrite:
+        raise UsageError(f"output folder {out} already holds a run: pass --overwrite to replace it "
+                         "or choose another --out/--name")
+    return out
+
+
+def load_split():
+    if FLAGS.size < 0:
+        raise UsageError(f"--size must be >= 0, got {FLAGS.size}")
+    try:
+        image = data.load_image(FLAGS.image, size=FLAGS.size or None)
+    except FileNotFoundError:
+        raise UsageError(f"image file not found: {FLAGS.image}") from None
+    except OSError as error:
+        raise UsageError(f"cannot read image {FLAGS.image}: {error}") from None
+    return data.make_split(image, FLAGS.split)
+
+
+def settings():
+    """Every flag this module defines, by name, for config.json."""
+    return {flag.name: flag.value for flag in FLAGS.get_key_flags_for_module(sys.modules[__name__])}
+
+
+def main_run(program):
+    """Validates every flag and input, then trains and writes the run folder.
+
+    Returns the per-model rows; exits with status 2 and one line on bad input,
+    before any compute.
+    """
+    logging.set_verbosity(logging.WARNING)
+    try:
+        specs = specs_from_flags()
+        config = config_from_flags()
+        if FLAGS.gif_every <= 0 or FLAGS.gif_every % FLAGS.eval_every:
+            raise UsageError(f"--gif_every ({FLAGS.gif_every}) must be a positive multiple "
+                             f"of --eval_every ({FLAGS.eval_every})")
+        out = output_folder()
+        split = load_split()
+        if config.batch_size and config.batch_size > split.train_pixels[..., 0].size:
+            raise UsageError(f"--batch_size {config.batch_size} exceeds the "
+                             f"{split.train_pixels[..., 0].size} training pixels")
+    except ValueError as error:
+        print(f"{program}: error: {error}", file=sys.stderr)
+        sys.exit(2)
+    if FLAGS.overwrite:
+        results.clear_run(out)
+    print(f"writing {out}")
+    rows = experiment.run(out, specs, split, config, gif_every=FLAGS.gif_every, model_gifs=FLAGS.model_gifs,
+                          settings={"program": program, **settings()})
+    return out, rows

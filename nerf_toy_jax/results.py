@@ -1,0 +1,290 @@
+"""Run folders: metric tables, histories, frames and checkpoints on disk, and back.
+
+A run folder holds:
+  config.json        settings, library versions, device kind, git commit
+  metrics.csv/.json  one row per model
+  metrics.md         mean ± std over seeds per (encoding, sigma, lr), sorted by test PSNR
+  history.npz        per-model curves (see ``history_arrays``)
+  frames.npz         uint8 prediction frames at the GIF steps, of the GIF's models
+  image.png          the training image (8 bits per channel)
+  reconstructions/   final prediction of one model per group at the image's resolution
+  checkpoints/       final variables and encoding matrix of every model (flax msgpack)
+
+Every file is written to a temporary name and renamed, so a crash leaves the
+old file or the new one, never a truncated one.
+"""
+
+import csv
+import io
+import json
+import math
+import os
+import pathlib
+import platform
+import shutil
+import subprocess
+import tempfile
+
+import flax.serialization
+import jax
+import numpy as np
+from PIL import Image
+
+from nerf_toy_jax import sweep
+
+COLUMNS = ("index", "label", "encoding", "sigma", "mapping_size", "positional_freqs", "positional_scale",
+           "seed", "lr", "train_loss", "train_psnr", "test_psnr", "test_ssim", "diverged",
+           "diverged_step", "steps", "wall_s")
+
+
+RUN_FILES = ("config.json", "metrics.csv", "metrics.json", "metrics.md", "history.npz", "frames.npz", "image.png",
+             "curves.png", "final.png", "convergence.gif", "checkpoints", "reconstructions", "gifs")
+
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def clear_run(out):
+    """Removes the files and folders of a run (``RUN_FILES``) from ``out``, and nothing else."""
+    for name in RUN_FILES:
+        path = pathlib.Path(out) / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def write_bytes(path, payload):
+    """Writes ``payload`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(payload)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o666 & ~_UMASK)
+        os.replace(temporary, path)
+    except BaseException:
+        pathlib.Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path, text):
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path, obj):
+    write_text(path, json.dumps(obj, indent=2, default=_json_default, allow_nan=True) + "\n")
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def write_npz(path, **arrays):
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    write_bytes(path, buffer.getvalue())
+
+
+def environment():
+    """Library versions, device kind and the git commit of the working directory, if any."""
+    import flax
+    import jaxlib
+    import optax
+
+    versions = {"python": platform.python_version(), "jax": jax.__version__, "jaxlib": jaxlib.__version__,
+                "flax": flax.__version__, "optax": optax.__version__, "numpy": np.__version__}
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                                cwd=pathlib.Path(__file__).parent).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    devices = jax.devices()
+    return {"versions": versions, "device_kind": devices[0].device_kind, "device_count": len(devices),
+            "platform": devices[0].platform, "git_commit": commit}
+
+
+def ordered(stacks):
+    """(spec, stack, k) for every model of ``stacks``, in stack order."""
+    return [(spec, stack, k) for stack in stacks for k, spec in enumerate(stack.specs)]
+
+
+def model_rows(stacks):
+    """One dict per model with its spec, final metrics, divergence and timing (``COLUMNS``)."""
+    rows = []
+    for index, (spec, stack, k) in enumerate(ordered(stacks)):
+        params = {"sigma": None, "mapping_size": None, "positional_freqs": None, "positional_scale": None}
+        params.update(spec.encoding_params())
+        rows.append({
+            "index": index, "label": spec.label, "encoding": spec.encoding, **params,
+            "seed": spec.seed, "lr": spec.lr,
+            "train_loss": float(stack.train_loss[k, -1]),
+            "train_psnr": float(stack.train_psnr[k, -1]),
+            "test_psnr": float(stack.test_psnr[k, -1]),
+            "test_ssim": float(stack.test_ssim[k, -1]),
+            "diverged": bool(stack.diverged[k]),
+            "diverged_step": int(stack.diverged_step[k]),
+            "steps": int(stack.eval_steps[-1]),
+            "wall_s": round(float(stack.wall_s), 3),
+        })
+    return rows
+
+
+def group_rows(rows):
+    """Indices of the models of each (label, lr), in order of first appearance.
+
+    Returns:
+      {group name: [model indices]}; the name is the label, with the learning
+      rate appended where one label was trained at several.
+    """
+    keys = [(row["label"], row["lr"]) for row in rows]
+    several_lrs = {label for label, _ in keys if len({lr for other, lr in keys if other == label}) > 1}
+    groups = {}
+    for index, (label, lr) in enumerate(keys):
+        name = f"{label} lr={lr:g}" if label in several_lrs else label
+        groups.setdefault(name, []).append(index)
+    return groups
+
+
+def representatives(rows):
+    """{group name: index of its first model (the lowest seed)}, one per ``group_rows`` group."""
+    return {name: members[0] for name, members in group_rows(rows).items()}
+
+
+def aggregate(rows):
+    """Mean and std over seeds per ``group_rows`` group, sorted by mean test PSNR, best first.
+
+    Diverged models are counted but left out of the means.
+    """
+    table = []
+    for name, indices in group_rows(rows).items():
+        members = [rows[i] for i in indices]
+        alive = [row for row in members if not row["diverged"]]
+        entry = {"label": name, "encoding": members[0]["encoding"], "sigma": members[0]["sigma"],
+                 "lr": members[0]["lr"], "models": len(members), "diverged": len(members) - len(alive)}
+        for name in ("train_psnr", "test_psnr", "test_ssim"):
+            values = np.asarray([row[name] for row in alive], np.float64)
+            entry[name] = (float(np.mean(values)) if len(values) else math.nan,
+                           float(np.std(values)) if len(values) else math.nan)
+        table.append(entry)
+    return sorted(table, key=lambda entry: -np.nan_to_num(entry["test_psnr"][0], nan=-np.inf))
+
+
+def markdown_table(rows):
+    """The ``aggregate`` table as Markdown."""
+    lines = ["| encoding | sigma | lr | models | train PSNR (dB) | test PSNR (dB) | test SSIM | diverged |",
+             "|---|---|---|---|---|---|---|---|"]
+    for entry in aggregate(rows):
+        sigma = "" if entry["sigma"] is None else f"{entry['sigma']:g}"
+        cells = [f"{mean:.2f} ± {std:.2f}" if name != "test_ssim" else f"{mean:.4f} ± {std:.4f}"
+                 for name in ("train_psnr", "test_psnr", "test_ssim") for mean, std in [entry[name]]]
+        lines.append(f"| {entry['encoding']} | {sigma} | {entry['lr']:g} | {entry['models']} | "
+                     + " | ".join(cells) + f" | {entry['diverged'] or ''} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_metrics(out, rows):
+    """Writes metrics.csv, metrics.json and metrics.md into ``out``."""
+    out = pathlib.Path(out)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows([{key: ("" if value is None else value) for key, value in row.items()} for row in rows])
+    write_text(out / "metrics.csv", buffer.getvalue())
+    write_json(out / "metrics.json", rows)
+    write_text(out / "metrics.md", markdown_table(rows))
+
+
+def history_arrays(stacks):
+    """Per-model curves of all stacks, models in ``ordered`` order.
+
+    Returns:
+      dict: labels [M] str, eval_steps [E], loss [M, S] (training-mode MSE
+      before each step), train_loss, train_psnr, test_psnr, test_ssim [M, E],
+      diverged [M] bool, diverged_step [M].
+    """
+    names = ("loss", "train_loss", "train_psnr", "test_psnr", "test_ssim", "diverged", "diverged_step")
+    arrays = {name: np.concatenate([getattr(stack, name) for stack in stacks]) for name in names}
+    arrays["labels"] = np.asarray([spec.label for spec, _, _ in ordered(stacks)])
+    arrays["eval_steps"] = stacks[0].eval_steps
+    return arrays
+
+
+def write_history(out, stacks):
+    write_npz(pathlib.Path(out) / "history.npz", **history_arrays(stacks))
+
+
+def load_json(path):
+    return json.loads(pathlib.Path(path).read_text())
+
+
+def write_png(path, image):
+    """[H, W, C] float32 in [0, 1] (C = 1 or 3) -> 8-bit PNG, written atomically."""
+    pixels = np.round(np.clip(np.asarray(image), 0.0, 1.0) * 255.0).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(buffer, format="PNG")
+    write_bytes(path, buffer.getvalue())
+
+
+def reconstruction_path(out, index):
+    return pathlib.Path(out) / "reconstructions" / f"model_{index:04d}.png"
+
+
+def load_history(out):
+    with np.load(pathlib.Path(out) / "history.npz") as archive:
+        return {name: archive[name] for name in archive.files}
+
+
+def gif_indices(eval_steps, gif_every):
+    """Indices into ``eval_steps`` of the evaluations that become GIF frames (step 0, every ``gif_every``, last)."""
+    steps = np.asarray(eval_steps)
+    return np.flatnonzero((steps % gif_every == 0) | (steps == steps[-1]))
+
+
+def write_frames(out, stacks, gif_every, models):
+    """frames.npz: uint8 frames [P, G, h, w, C] of the ``models`` [P] (indices) at steps ``frame_steps`` [G]."""
+    keep = gif_indices(stacks[0].eval_steps, gif_every)
+    frames = np.concatenate([stack.frames[:, keep] for stack in stacks])[np.asarray(models)]
+    write_npz(pathlib.Path(out) / "frames.npz", frames=frames, frame_steps=stacks[0].eval_steps[keep],
+              models=np.asarray(models))
+
+
+def load_frames(out):
+    """{"frames": uint8 [P, G, h, w, C], "frame_steps": [G], "models": [P] model indices}."""
+    with np.load(pathlib.Path(out) / "frames.npz") as archive:
+        return {name: archive[name] for name in archive.files}
+
+
+def checkpoint_path(out, index):
+    return pathlib.Path(out) / "checkpoints" / f"model_{index:04d}.msgpack"
+
+
+def model_variables(stack, k):
+    """(variables, matrix [m, 2] or None) of model ``k`` of a ``StackResult``, as host arrays."""
+    variables = jax.tree_util.tree_map(lambda leaf: np.asarray(leaf[k]), stack.variables)
+    return variables, None if stack.matrices is None else np.asarray(stack.matrices[k])
+
+
+def write_checkpoints(out, stacks):
+    """One flax-msgpack file per model: its spec, final variables and encoding matrix."""
+    for index, (spec, stack, k) in enumerate(ordered(stacks)):
+        variables, matrix = model_variables(stack, k)
+        state = {"spec": sweep.spec_to_dict(spec), "variables": variables, "matrix": matrix}
+        write_bytes(checkpoint_path(out, index), flax.serialization.msgpack_serialize(state))
+
+
+def load_checkpoint(out, index):
+    """(spec, variables, matrix or None) of model ``index`` of a run folder."""
+    path = checkpoint_path(out, index)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint for model {index} in {out} (looked for {path})")
+    state = flax.serialization.msgpack_restore(path.read_bytes())
+    return sweep.spec_from_dict(state["spec"]), state["variables"], state["matrix"]

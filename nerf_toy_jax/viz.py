@@ -1,0 +1,189 @@
+"""Pictures of a run: convergence GIF, training curves, final reconstructions.
+
+Every function takes arrays (as stored in a run folder) and writes one file
+atomically; none needs a trained model.
+"""
+
+import io
+import pathlib
+
+import imageio.v3 as iio
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+
+from nerf_toy_jax import results  # noqa: E402
+
+CAPTION_PX = 14
+
+
+def to_uint8_rgb(image):
+    """[H, W], [H, W, 1] or [H, W, 3], float in [0, 1] or uint8 -> uint8 [H, W, 3]."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.dtype != np.uint8:
+        image = np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image
+
+
+def _fit(image, height, width):
+    """uint8 RGB image resized to [height, width, 3] (Lanczos)."""
+    if image.shape[:2] == (height, width):
+        return image
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.LANCZOS))
+
+
+def _captioned(tile, text):
+    """A caption strip above a uint8 RGB tile."""
+    height, width = tile.shape[:2]
+    canvas = Image.new("RGB", (width, height + CAPTION_PX), "white")
+    canvas.paste(Image.fromarray(tile), (0, CAPTION_PX))
+    font = ImageFont.load_default(size=CAPTION_PX - 3)
+    ImageDraw.Draw(canvas).text((2, 1), text, fill="black", font=font)
+    return np.asarray(canvas)
+
+
+def convergence_gif(path, original, frames, labels, steps, tile=128, seconds_per_frame=0.25):
+    """Side-by-side GIF: the original, then one column per model, one frame per step.
+
+    Args:
+      path: output .gif.
+      original: [H, W, C] float32 in [0, 1].
+      frames: uint8 [P, G, h, w, C] predictions of P models at G steps.
+      labels: P captions.
+      steps: [G] step of each frame, shown in the first caption.
+      tile: approximate longest side of each tile in pixels (nearest-neighbour upscale).
+    """
+    _, _, height, width, _ = frames.shape
+    zoom = max(1, tile // max(height, width))
+    original = _fit(to_uint8_rgb(original), height, width)
+
+    def big(image):
+        return np.repeat(np.repeat(image, zoom, axis=0), zoom, axis=1)
+
+    pictures = []
+    for g, step in enumerate(steps):
+        tiles = [_captioned(big(original), f"original  step {int(step)}")]
+        tiles += [_captioned(big(to_uint8_rgb(frames[p, g])), label) for p, label in enumerate(labels)]
+        pictures.append(np.concatenate([np.pad(t, ((0, 0), (0, 2), (0, 0)), constant_values=255) for t in tiles],
+                                       axis=1))
+    durations = [int(seconds_per_frame * 1000)] * (len(pictures) - 1) + [2000]
+    buffer = io.BytesIO()
+    iio.imwrite(buffer, np.stack(pictures), extension=".gif", duration=durations, loop=0)
+    results.write_bytes(path, buffer.getvalue())
+
+
+def _save(figure, path):
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    results.write_bytes(path, buffer.getvalue())
+
+
+def curves_png(path, history, groups, holdout):
+    """Loss, PSNR and SSIM against step: mean line and ±std band over each group's models.
+
+    Args:
+      history: ``results.history_arrays`` dict.
+      groups: {label: [model indices]}, e.g. one group per (encoding, sigma, lr).
+      holdout: draw train PSNR dashed beside test PSNR.
+    """
+    figure, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    loss_steps = np.arange(history["loss"].shape[1])
+    eval_steps = history["eval_steps"]
+    for colour, (label, members) in zip(plt.cm.tab10.colors * 10, groups.items()):
+        diverged = bool(np.any(history["diverged"][members]))
+        name = label + (" (diverged)" if diverged else "")
+        panels = [(axes[0], loss_steps, history["loss"], "-", name),
+                  (axes[1], eval_steps, history["test_psnr"], "-", name),
+                  (axes[2], eval_steps, history["test_ssim"], "-", name)]
+        if holdout:
+            panels.append((axes[1], eval_steps, history["train_psnr"], "--", None))
+        for axis, x, values, style, legend in panels:
+            mean, std = _mean_std(values[members])
+            axis.plot(x, mean, style, color=colour, label=legend, lw=1.4)
+            if len(members) > 1:
+                axis.fill_between(x, mean - std, mean + std, color=colour, alpha=0.2, lw=0)
+    axes[0].set(yscale="log", title="training loss (MSE)", xlabel="step")
+    axes[1].set(title="PSNR (dB)" + (": test solid, train dashed" if holdout else ""), xlabel="step")
+    axes[2].set(title="test SSIM", xlabel="step")
+    for axis in axes:
+        axis.grid(alpha=0.3)
+    axes[1].legend(fontsize=8)
+    _save(figure, path)
+
+
+def _mean_std(values):
+    """NaN-aware mean and std over axis 0 (diverged models are NaN)."""
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(values)
+        count = np.maximum(finite.sum(0), 1)
+        filled = np.where(finite, values, 0.0)
+        mean = filled.sum(0) / count
+        std = np.sqrt(np.where(finite, (filled - mean) ** 2, 0.0).sum(0) / count)
+    return np.where(finite.any(0), mean, np.nan), std
+
+
+def image_grid_png(path, images, captions, columns=None, title=None):
+    """Images side by side (wrapping after ``columns``), each with a caption.
+
+    Args:
+      images: list of [H, W, C] float32 in [0, 1] or uint8.
+      captions: one string per image.
+    """
+    count = len(images)
+    columns = columns or min(count, 6)
+    rows = -(-count // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.9 * rows), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, image, caption in zip(axes.flat, images, captions):
+        axis.imshow(to_uint8_rgb(image), interpolation="nearest")
+        axis.set_title(caption, fontsize=8)
+    if title:
+        figure.suptitle(title, fontsize=10)
+    _save(figure, path)
+
+
+def write_run_figures(out):
+    """Regenerates metrics.md and every picture of a run folder from its saved files.
+
+    Reads config.json, metrics.json, history.npz, frames.npz, image.png and
+    reconstructions/; writes metrics.md, curves.png, convergence.gif,
+    final.png and, if the run asked for them, gifs/model_XXXX.gif.
+    """
+    out = pathlib.Path(out)
+    config = results.load_json(out / "config.json")
+    rows = results.load_json(out / "metrics.json")
+    history = results.load_history(out)
+    image = np.asarray(Image.open(out / "image.png"), np.float32) / 255.0
+    image = image[..., None] if image.ndim == 2 else image
+
+    results.write_text(out / "metrics.md", results.markdown_table(rows))
+    groups = results.group_rows(rows)
+    curves_png(out / "curves.png", history, groups, holdout=config["split"] == "holdout")
+
+    def caption(name, index):
+        row = rows[index]
+        return name + (" (diverged)" if row["diverged"] else "")
+
+    chosen = results.representatives(rows)
+    stored = results.load_frames(out)
+    position = {int(model): p for p, model in enumerate(stored["models"])}
+    columns = [position[index] for index in chosen.values()]
+    convergence_gif(out / "convergence.gif", image, stored["frames"][columns],
+                    [caption(name, index) for name, index in chosen.items()], stored["frame_steps"])
+    if config.get("model_gifs"):
+        for index, p in position.items():
+            convergence_gif(out / "gifs" / f"model_{index:04d}.gif", image, stored["frames"][p:p + 1],
+                            [f"{rows[index]['label']} seed {rows[index]['seed']}"], stored["frame_steps"])
+
+    finals = [np.asarray(Image.open(results.reconstruction_path(out, index))) for index in chosen.values()]
+    captions = [f"{caption(name, index)}\nPSNR {rows[index]['test_psnr']:.2f} dB  SSIM {rows[index]['test_ssim']:.3f}"
+                for name, index in chosen.items()]
+    image_grid_png(out / "final.png", [image] + finals, ["original"] + captions,
+                   title=f"final reconstructions, {config['split']} split, step {rows[0]['steps']} (test metrics)")

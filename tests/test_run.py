@@ -1,0 +1,106 @@
+"""End-to-end: experiments/run.py writes a complete run folder; bad input exits 2 before compute."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+from PIL import Image
+
+from nerf_toy_jax import results, train, viz
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ["--size=16", "--steps=4", "--eval_every=2", "--gif_every=2", "--depth=2", "--width=8",
+        "--encodings=none,gaussian", "--sigmas=4,8", "--seeds=2", "--mapping_size=8"]
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "experiments.run", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    completed = run(*TINY, f"--out={out}")
+    assert completed.returncode == 0, completed.stderr
+    return out, completed.stdout
+
+
+def test_run_writes_every_output(folder):
+    out, stdout = folder
+    for name in ("config.json", "metrics.csv", "metrics.json", "metrics.md", "history.npz", "frames.npz",
+                 "image.png", "curves.png", "final.png", "convergence.gif"):
+        assert (out / name).stat().st_size > 0, name
+    with open(out / "metrics.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["encoding"], row["sigma"], row["seed"]) for row in rows] == [
+        ("none", "", "0"), ("none", "", "1"), ("gaussian", "4.0", "0"), ("gaussian", "4.0", "1"),
+        ("gaussian", "8.0", "0"), ("gaussian", "8.0", "1")]
+    assert all(row["steps"] == "4" and row["diverged"] == "False" for row in rows)
+    assert stdout.count(" PSNR") >= 1 and "gaussian s=8" in stdout
+    config = json.loads((out / "config.json").read_text())
+    assert config["settings"]["steps"] == 4 and config["environment"]["versions"]["jax"]
+    history = results.load_history(out)
+    assert history["loss"].shape == (6, 4) and history["eval_steps"].tolist() == [0, 2, 4]
+    gif = iio.imread(out / "convergence.gif")
+    assert gif.shape[0] == 3  # steps 0, 2, 4
+    assert len(list((out / "checkpoints").iterdir())) == 6
+
+
+def test_metrics_table_is_aggregated_over_seeds_and_sorted(folder):
+    out, _ = folder
+    rows = results.load_json(out / "metrics.json")
+    lines = (out / "metrics.md").read_text().splitlines()[2:]
+    assert len(lines) == 3
+    means = [float(line.split("|")[6].split("±")[0]) for line in lines]
+    assert means == sorted(means, reverse=True)
+    gaussian8 = [row["test_psnr"] for row in rows if row["label"] == "gaussian s=8"]
+    assert f"{np.mean(gaussian8):.2f} ± {np.std(gaussian8):.2f}" in "".join(lines)
+
+
+def test_checkpoint_renders_the_saved_reconstruction(folder):
+    out, _ = folder
+    config = results.load_json(out / "config.json")
+    spec, variables, matrix = results.load_checkpoint(out, 2)
+    assert (spec.encoding, spec.sigma, spec.seed) == ("gaussian", 4.0, 0)
+    rendered = train.render(train.TrainConfig(**config["train"]), 3, variables, matrix, 16, 16)
+    saved = np.asarray(Image.open(results.reconstruction_path(out, 2)), np.float32) / 255
+    np.testing.assert_allclose(rendered, saved, atol=0.5 / 255 + 1e-6)
+
+
+def test_figures_regenerate_from_saved_files(folder):
+    out, _ = folder
+    table = (out / "metrics.md").read_text()
+    for name in ("curves.png", "final.png", "convergence.gif", "metrics.md"):
+        (out / name).unlink()
+    viz.write_run_figures(out)
+    assert (out / "metrics.md").read_text() == table
+    assert all((out / name).stat().st_size > 0 for name in ("curves.png", "final.png", "convergence.gif"))
+
+
+@pytest.mark.parametrize("flag,message", [
+    ("--encodings=none,fourier", "unknown encoding(s) fourier"),
+    ("--sigmas=-1", "sigma must be positive"),
+    ("--steps=0", "steps must be positive"),
+    ("--image=/nonexistent/image.png", "image file not found"),
+    ("--gif_every=3", "multiple of --eval_every"),
+])
+def test_bad_input_exits_2_with_one_line(tmp_path, flag, message):
+    out = tmp_path / "never"
+    completed = run(*TINY, flag, f"--out={out}")
+    assert completed.returncode == 2
+    assert message in completed.stderr and len(completed.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_existing_run_is_not_replaced_without_overwrite(folder):
+    out, _ = folder
+    before = (out / "metrics.csv").read_bytes()
+    completed = run(*TINY, f"--out={out}")
+    assert completed.returncode == 2 and "already holds a run" in completed.stderr
+    assert (out / "metrics.csv").read_bytes() == before
