@@ -7,8 +7,9 @@ defaults with ``flags.FLAGS.set_default``, and calls ``main_run``.
 import pathlib
 import sys
 
-from absl import flags, logging
+from absl import flags
 
+import experiments
 from nerf_toy_jax import data, encodings, experiment, results, sweep, train
 
 FLAGS = flags.FLAGS
@@ -131,7 +132,7 @@ def main_run(program):
     Returns the per-model rows; exits with status 2 and one line on bad input,
     before any compute.
     """
-    logging.set_verbosity(logging.WARNING)
+    experiments.quiet_logs()
     try:
         specs = specs_from_flags()
         config = config_from_flags()

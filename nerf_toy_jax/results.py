@@ -38,7 +38,8 @@ COLUMNS = ("index", "label", "encoding", "sigma", "mapping_size", "positional_fr
 
 
 RUN_FILES = ("config.json", "metrics.csv", "metrics.json", "metrics.md", "history.npz", "frames.npz", "image.png",
-             "curves.png", "final.png", "convergence.gif", "checkpoints", "reconstructions", "gifs")
+             "curves.png", "final.png", "convergence.gif", "psnr_vs_sigma.png", "checkpoints", "reconstructions",
+             "gifs", "renders")
 
 
 _UMASK = os.umask(0o022)

@@ -154,7 +154,8 @@ def write_run_figures(out):
 
     Reads config.json, metrics.json, history.npz, frames.npz, image.png and
     reconstructions/; writes metrics.md, curves.png, convergence.gif,
-    final.png and, if the run asked for them, gifs/model_XXXX.gif.
+    final.png, psnr_vs_sigma.png where the run has several Gaussian sigmas,
+    and gifs/model_XXXX.gif if the run asked for them.
     """
     out = pathlib.Path(out)
     config = results.load_json(out / "config.json")
@@ -187,3 +188,32 @@ def write_run_figures(out):
                 for name, index in chosen.items()]
     image_grid_png(out / "final.png", [image] + finals, ["original"] + captions,
                    title=f"final reconstructions, {config['split']} split, step {rows[0]['steps']} (test metrics)")
+    if len({row["sigma"] for row in rows if row["encoding"] == "gaussian"}) > 1:
+        train_side = min(config["image_shape"][:2]) // (2 if config["split"] == "holdout" else 1)
+        psnr_vs_sigma_png(out / "psnr_vs_sigma.png", rows, nyquist=train_side / 2)
+
+
+def psnr_vs_sigma_png(path, rows, nyquist=None):
+    """Train and test PSNR of Gaussian models against sigma (log axis), mean ± std over seeds.
+
+    Args:
+      rows: per-model rows (metrics.json); only non-diverged Gaussian ones are drawn.
+      nyquist: optional Nyquist frequency of the training grid (cycles per unit), drawn as a line.
+    """
+    gaussian = [row for row in rows if row["encoding"] == "gaussian" and not row["diverged"]]
+    sigmas = sorted({row["sigma"] for row in gaussian})
+    figure, axis = plt.subplots(figsize=(6.5, 4.2))
+    for name, style in (("train_psnr", "--"), ("test_psnr", "-")):
+        values = [[row[name] for row in gaussian if row["sigma"] == sigma] for sigma in sigmas]
+        mean = np.asarray([np.mean(v) for v in values])
+        std = np.asarray([np.std(v) for v in values])
+        axis.plot(sigmas, mean, style + "o", ms=3, label=name.replace("_psnr", ""))
+        axis.fill_between(sigmas, mean - std, mean + std, alpha=0.2, lw=0)
+    if nyquist:
+        axis.axvline(nyquist, color="grey", ls=":", label=f"training-grid Nyquist ({nyquist:g})")
+    best = sigmas[int(np.argmax([np.mean([r["test_psnr"] for r in gaussian if r["sigma"] == s]) for s in sigmas]))]
+    axis.set(xscale="log", xlabel="sigma (cycles per image)", ylabel="PSNR (dB)",
+             title=f"Gaussian Fourier features: PSNR against sigma (best test sigma {best:g})")
+    axis.grid(alpha=0.3, which="both")
+    axis.legend()
+    _save(figure, path)

@@ -18,8 +18,8 @@ TINY = ["--size=16", "--steps=4", "--eval_every=2", "--gif_every=2", "--depth=2"
         "--encodings=none,gaussian", "--sigmas=4,8", "--seeds=2", "--mapping_size=8"]
 
 
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "experiments.run", *args], cwd=ROOT, capture_output=True,
+def run(*args, program="run"):
+    return subprocess.run([sys.executable, "-m", f"experiments.{program}", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
 
 
@@ -34,7 +34,7 @@ def folder(tmp_path_factory):
 def test_run_writes_every_output(folder):
     out, stdout = folder
     for name in ("config.json", "metrics.csv", "metrics.json", "metrics.md", "history.npz", "frames.npz",
-                 "image.png", "curves.png", "final.png", "convergence.gif"):
+                 "image.png", "curves.png", "final.png", "convergence.gif", "psnr_vs_sigma.png"):
         assert (out / name).stat().st_size > 0, name
     with open(out / "metrics.csv") as handle:
         rows = list(csv.DictReader(handle))
@@ -104,3 +104,38 @@ def test_existing_run_is_not_replaced_without_overwrite(folder):
     completed = run(*TINY, f"--out={out}")
     assert completed.returncode == 2 and "already holds a run" in completed.stderr
     assert (out / "metrics.csv").read_bytes() == before
+
+
+def test_render_writes_finer_images(folder):
+    out, _ = folder
+    completed = run(f"--run={out}", "--models=2", "--scale=2", program="render")
+    assert completed.returncode == 0, completed.stderr
+    rendered = np.asarray(Image.open(out / "renders" / "model_0002_32x32.png"))
+    assert rendered.shape == (32, 32, 3)
+    coarse = np.asarray(Image.open(results.reconstruction_path(out, 2)))
+    # the fine grid contains the training grid at its even rows and columns
+    np.testing.assert_allclose(rendered[::2, ::2].astype(float), coarse.astype(float), atol=1)
+    assert (out / "renders" / "comparison_32x32.png").stat().st_size > 0
+    missing = run(f"--run={out}", "--models=99", program="render")
+    assert missing.returncode == 2 and "no model 99" in missing.stderr
+
+
+def test_figures_program_redraws_and_refuses_non_runs(folder, tmp_path):
+    out, _ = folder
+    (out / "curves.png").unlink()
+    completed = run(f"--runs={out}", program="figures")
+    assert completed.returncode == 0 and (out / "curves.png").stat().st_size > 0
+    refused = run(f"--runs={tmp_path}", program="figures")
+    assert refused.returncode == 2 and "not a run folder" in refused.stderr
+
+
+def test_sweep_sigma_defaults_to_the_paper_protocol(tmp_path):
+    out = tmp_path / "sweep"
+    completed = run("--size=16", "--steps=2", "--eval_every=2", "--gif_every=2", "--depth=2", "--width=8",
+                    "--sigmas=2,8", "--seeds=2", "--mapping_size=8", f"--out={out}", program="sweep_sigma")
+    assert completed.returncode == 0, completed.stderr
+    config = results.load_json(out / "config.json")
+    assert config["split"] == "holdout" and config["train"]["batchnorm"] is False
+    assert [spec["encoding"] for spec in config["specs"]] == ["gaussian"] * 4
+    assert (out / "psnr_vs_sigma.png").stat().st_size > 0
+    assert "mean ± std over seeds" in completed.stdout
