@@ -13,9 +13,11 @@ frames.npz, convergence.gif, curves.png, final.png, reconstructions/ and
 checkpoints/ (see nerf_toy_jax/results.py).
 """
 
-from absl import app
+from absl import app, flags
 
 from experiments import common
+
+flags.adopt_module_key_flags(common)
 
 
 def main(argv):

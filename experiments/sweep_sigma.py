@@ -16,6 +16,8 @@ from absl import app, flags
 
 from experiments import common
 
+flags.adopt_module_key_flags(common)
+
 flags.FLAGS.set_default("encodings", ["gaussian"])
 flags.FLAGS.set_default("sigmas", [f"{sigma:.3g}" for sigma in np.logspace(0, 2, 9)])
 flags.FLAGS.set_default("seeds", ["3"])
