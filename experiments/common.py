@@ -5,6 +5,7 @@ defaults with ``flags.FLAGS.set_default``, and calls ``main_run``.
 """
 
 import pathlib
+import shlex
 import sys
 
 from absl import flags
@@ -15,6 +16,8 @@ from nerf_toy_jax import data, encodings, experiment, results, sweep, train
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string("image", None, "Image path or http(s) URL. Default: matplotlib's grace_hopper.jpg.")
+flags.DEFINE_integer("max_pixels", data.MAX_PIXELS, "Refuse larger images unless --size resizes them.")
+flags.DEFINE_float("url_timeout", data.URL_TIMEOUT_S, "Seconds to wait for an image URL to answer.")
 flags.DEFINE_integer("size", 64, "Crop to the central square and resize to SIZE x SIZE pixels; 0 keeps the image.")
 flags.DEFINE_enum("split", "memorize", data.SPLITS,
                   "memorize: train = test = all pixels; holdout: train [::2, ::2], test [1::2, 1::2].")
@@ -40,6 +43,11 @@ flags.DEFINE_bool("model_gifs", False, "Also write one GIF per model into gifs/.
 flags.DEFINE_string("name", "run", "Run name; the default output folder is results/<name>.")
 flags.DEFINE_string("out", None, "Output folder. Default: results/<name>.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing run in the output folder.")
+flags.DEFINE_bool("resume", False, "Continue the interrupted run in the output folder from its checkpoints.")
+flags.DEFINE_integer("checkpoint_every", 100, "Steps between checkpoints of every stack; a multiple of eval_every.")
+
+# Flags that do not change what a run computes: --resume may differ in them.
+NOT_IDENTIFYING = ("overwrite", "resume", "checkpoint_every", "url_timeout")
 
 
 class UsageError(ValueError):
@@ -99,13 +107,26 @@ def config_from_flags():
 
 
 def output_folder():
-    """The run folder, refused if it holds something else and --overwrite is off."""
+    """The run folder, checked against --overwrite and --resume; nothing is written here."""
     out = pathlib.Path(FLAGS.out or pathlib.Path("results") / FLAGS.name)
+    if FLAGS.resume and FLAGS.overwrite:
+        raise UsageError("--resume and --overwrite exclude each other")
     if out.exists() and not out.is_dir():
         raise UsageError(f"output folder {out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not FLAGS.overwrite:
-        raise UsageError(f"output folder {out} already holds a run: pass --overwrite to replace it "
-                         "or choose another --out/--name")
+    holds_run = (out / "config.json").is_file()
+    if FLAGS.resume:
+        if not holds_run:
+            raise UsageError(f"nothing to resume: {out} holds no run (no config.json)")
+        saved = results.load_json(out / "config.json")["settings"]
+        current = {"program": saved.get("program"), **settings()}
+        changed = sorted(name for name in set(saved) | set(current)
+                         if name not in NOT_IDENTIFYING and saved.get(name) != current.get(name))
+        if changed:
+            raise UsageError(f"{out} holds a different run: --{changed[0]} was {saved.get(changed[0])!r}, "
+                             f"now {current.get(changed[0])!r}; resume with the same flags")
+    elif out.is_dir() and any(out.iterdir()) and not FLAGS.overwrite:
+        raise UsageError(f"output folder {out} already holds {'a run' if holds_run else 'files'}: pass --overwrite "
+                         "to replace it, --resume to continue it, or choose another --out/--name")
     return out
 
 
@@ -113,11 +134,14 @@ def load_split():
     if FLAGS.size < 0:
         raise UsageError(f"--size must be >= 0, got {FLAGS.size}")
     try:
-        image = data.load_image(FLAGS.image, size=FLAGS.size or None)
+        image = data.load_image(FLAGS.image, size=FLAGS.size or None, max_pixels=FLAGS.max_pixels,
+                                timeout=FLAGS.url_timeout)
     except FileNotFoundError:
         raise UsageError(f"image file not found: {FLAGS.image}") from None
+    except IsADirectoryError:
+        raise UsageError(f"--image is a folder, not an image file: {FLAGS.image}") from None
     except OSError as error:
-        raise UsageError(f"cannot read image {FLAGS.image}: {error}") from None
+        raise UsageError(str(error)) from None
     return data.make_split(image, FLAGS.split)
 
 
@@ -129,27 +153,39 @@ def settings():
 def main_run(program):
     """Validates every flag and input, then trains and writes the run folder.
 
-    Returns the per-model rows; exits with status 2 and one line on bad input,
-    before any compute.
+    ``program`` is the module name under experiments/. Returns (folder, rows).
+    Exits with status 2 and one line on bad input, before any compute; on
+    SIGINT or SIGTERM, saves checkpoints and partial tables and exits with
+    128 + the signal number, printing the command that resumes.
     """
     experiments.quiet_logs()
     try:
         specs = specs_from_flags()
         config = config_from_flags()
-        if FLAGS.gif_every <= 0 or FLAGS.gif_every % FLAGS.eval_every:
-            raise UsageError(f"--gif_every ({FLAGS.gif_every}) must be a positive multiple "
-                             f"of --eval_every ({FLAGS.eval_every})")
+        for name in ("gif_every", "checkpoint_every"):
+            if FLAGS[name].value <= 0 or FLAGS[name].value % FLAGS.eval_every:
+                raise UsageError(f"--{name} ({FLAGS[name].value}) must be a positive multiple "
+                                 f"of --eval_every ({FLAGS.eval_every})")
         out = output_folder()
         split = load_split()
         if config.batch_size and config.batch_size > split.train_pixels[..., 0].size:
             raise UsageError(f"--batch_size {config.batch_size} exceeds the "
                              f"{split.train_pixels[..., 0].size} training pixels")
     except ValueError as error:
-        print(f"{program}: error: {error}", file=sys.stderr)
+        print(f"{program}.py: error: {error}", file=sys.stderr)
         sys.exit(2)
     if FLAGS.overwrite:
         results.clear_run(out)
-    print(f"writing {out}")
-    rows = experiment.run(out, specs, split, config, gif_every=FLAGS.gif_every, model_gifs=FLAGS.model_gifs,
-                          settings={"program": program, **settings()})
+    print(f"{'resuming' if FLAGS.resume else 'writing'} {out}")
+    with experiment.stop_on_signals() as received:
+        rows, finished = experiment.run(
+            out, specs, split, config, gif_every=FLAGS.gif_every, model_gifs=FLAGS.model_gifs,
+            settings={"program": program, **settings()}, resume=FLAGS.resume,
+            checkpoint_every=FLAGS.checkpoint_every, stop=received)
+    if not finished:
+        arguments = [arg for arg in sys.argv[1:] if arg not in ("--resume", "--overwrite")]
+        command = " ".join(["python", "-m", f"experiments.{program}", *map(shlex.quote, arguments), "--resume"])
+        print(f"\ninterrupted: checkpoints and the tables of the {len(rows)} models trained so far are in {out}\n"
+              f"resume with: {command}")
+        sys.exit(128 + received[0])
     return out, rows

@@ -23,7 +23,7 @@ flags.adopt_module_key_flags(common)
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    out, rows = common.main_run("run.py")
+    out, rows = common.main_run("run")
     print(f"\n{'model':<22} {'seed':>4} {'train PSNR':>11} {'test PSNR':>10} {'test SSIM':>10}")
     for row in rows:
         flag = "  DIVERGED" if row["diverged"] else ""

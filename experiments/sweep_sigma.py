@@ -29,7 +29,7 @@ flags.FLAGS.set_default("name", "sigma_sweep")
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    out, rows = common.main_run("sweep_sigma.py")
+    out, rows = common.main_run("sweep_sigma")
     print(f"\n{'sigma':>8} {'train PSNR':>11} {'test PSNR':>10}   (mean ± std over seeds)")
     for sigma in sorted({row["sigma"] for row in rows if row["sigma"] is not None}):
         members = [row for row in rows if row["sigma"] == sigma and not row["diverged"]]

@@ -19,6 +19,8 @@ from PIL import Image
 DEFAULT_IMAGE = "grace_hopper.jpg"
 SPLITS = ("memorize", "holdout")
 URL_TIMEOUT_S = 30.0
+MAX_PIXELS = 512 * 512  # largest image trained at its own size (--size resizes larger ones)
+HOLDOUT_MIN_SIDE = 4  # the holdout split needs a test grid of at least 2 x 2 pixels
 
 
 def default_image_path():
@@ -27,7 +29,7 @@ def default_image_path():
     return pathlib.Path(matplotlib.get_data_path(), "sample_data", DEFAULT_IMAGE)
 
 
-def _read_bytes(source):
+def _read_bytes(source, timeout):
     """The encoded bytes of ``source`` (see ``load_image``)."""
     if source is None:
         return default_image_path().read_bytes()
@@ -39,8 +41,12 @@ def _read_bytes(source):
         scheme = urllib.parse.urlsplit(source).scheme.lower()
         if scheme not in ("http", "https"):
             raise ValueError(f"unsupported URL scheme {scheme!r} in {source!r}: use http or https")
-        with urllib.request.urlopen(source, timeout=URL_TIMEOUT_S) as response:
-            return response.read()
+        try:
+            with urllib.request.urlopen(source, timeout=timeout) as response:
+                return response.read()
+        except (OSError, ValueError) as error:  # URLError, HTTPError, timeouts, malformed URLs
+            reason = getattr(error, "reason", None) or error
+            raise OSError(f"cannot download {source}: {reason}") from None
     if isinstance(source, (str, os.PathLike)):
         return pathlib.Path(source).read_bytes()
     raise TypeError(f"cannot load an image from {type(source).__name__}: "
@@ -82,7 +88,7 @@ def _resize(image, size):
     return np.clip(np.stack(channels, axis=-1), 0.0, 1.0)
 
 
-def load_image(source=None, *, size=None, center_crop=False):
+def load_image(source=None, *, size=None, center_crop=False, max_pixels=None, timeout=URL_TIMEOUT_S):
     """Loads an image as float32 [H, W, C] in [0, 1].
 
     Args:
@@ -92,6 +98,8 @@ def load_image(source=None, *, size=None, center_crop=False):
       size: if given, the output is [size, size, C]: a non-square image is
         first cropped to its central square, then resized (Lanczos).
       center_crop: crop to the central square without resizing.
+      max_pixels: if given and ``size`` is not, refuse images with more pixels.
+      timeout: seconds to wait for a URL to answer.
 
     Returns:
       float32 [H, W, C] in [0, 1]. 8-bit images are divided by 255 and 16-bit
@@ -99,14 +107,27 @@ def load_image(source=None, *, size=None, center_crop=False):
       (colours are taken as stored, not composited); palette, CMYK and other
       modes become RGB. Pillow decodes 16-bit *colour* PNGs to 8 bits per
       channel, so they arrive correctly scaled with 8-bit precision.
+
+    Raises:
+      FileNotFoundError: a missing file.
+      OSError: a URL that fails, times out or answers with an error status.
+      ValueError: bytes that are not a complete image; an image over ``max_pixels``.
     """
-    data = _read_bytes(source)
+    data = _read_bytes(source, timeout)
+    decode_errors = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        image = Image.open(io.BytesIO(data))
+    except decode_errors as error:
+        raise ValueError(f"cannot decode an image from {_describe(source)}: {error}") from None
+    with image:
+        if size is None and max_pixels is not None and image.width * image.height > max_pixels:
+            raise ValueError(f"the image has {image.width} x {image.height} pixels, more than the limit of "
+                             f"{max_pixels}: resize it with size (--size) or raise the limit (--max_pixels)")
+        try:
             image.load()
             pixels = _to_float(image)
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ValueError(f"cannot decode an image from {_describe(source)}: {error}") from None
+        except decode_errors as error:
+            raise ValueError(f"cannot decode an image from {_describe(source)}: {error}") from None
     if size is not None:
         if size < 1:
             raise ValueError(f"size must be a positive number of pixels, got {size}")
@@ -173,7 +194,8 @@ def make_split(image, split="memorize"):
     if split == "memorize":
         return Split(split, grid, image, grid, image, image)
     if split == "holdout":
-        if height < 2 or width < 2:
-            raise ValueError(f"the holdout split needs an image of at least 2 x 2 pixels, got {height} x {width}")
+        if min(height, width) < HOLDOUT_MIN_SIDE:
+            raise ValueError(f"the holdout split needs an image of at least {HOLDOUT_MIN_SIDE} x {HOLDOUT_MIN_SIDE} "
+                             f"pixels (a test grid of 2 x 2), got {height} x {width}")
         return Split(split, grid[::2, ::2], image[::2, ::2], grid[1::2, 1::2], image[1::2, 1::2], image)
     raise ValueError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")

@@ -4,8 +4,11 @@ The absl programs in ``experiments/`` parse flags, build the specs and the
 split, and call ``run``.
 """
 
+import contextlib
 import dataclasses
+import functools
 import pathlib
+import signal
 import sys
 import time
 
@@ -23,7 +26,7 @@ class Progress:
     """Reports training progress: a bar on a terminal, log lines otherwise.
 
     Stacks train one after another; progress and ETA weigh each stack's steps
-    by its matmul FLOPs per step.
+    by its matmul FLOPs per step. Call ``start_stack`` before each stack.
     """
 
     def __init__(self, stack_flops, steps, stream=None):
@@ -32,18 +35,27 @@ class Progress:
         self.stream = stream or sys.stdout
         self.tty = self.stream.isatty()
         self.started = time.perf_counter()
-        self.stack_index = -1
+        self.stack_index = 0
+        self.first_done = None  # progress when this session started training
         self.best = (float("-inf"), "")
 
+    def start_stack(self, stack_index):
+        self.stack_index = stack_index
+
+    def done(self, step):
+        """Fraction of all the work done once the current stack reaches ``step``."""
+        return sum(self.weights[:self.stack_index]) + self.weights[self.stack_index] * step / self.steps
+
     def __call__(self, specs, step, scores):
-        if step == 0:
-            self.stack_index += 1
         for spec, psnr, diverged in zip(specs, scores["test_psnr"], scores["diverged"]):
             if not diverged and psnr > self.best[0]:
                 self.best = (float(psnr), spec.label)
-        done = sum(self.weights[:self.stack_index]) + self.weights[self.stack_index] * step / self.steps
+        done = self.done(step)
+        if self.first_done is None:
+            self.first_done = done
         elapsed = time.perf_counter() - self.started
-        eta = _clock(elapsed / done * (1.0 - done)) if done > 0 else "?"
+        rate = (done - self.first_done) / elapsed if elapsed > 0 else 0.0
+        eta = _clock((1.0 - done) / rate) if rate > 0 else "?"
         names = ", ".join(sorted({spec.label for spec in specs}))
         status = (f"stack {self.stack_index + 1}/{len(self.weights)} ({len(specs)} models: {names}) "
                   f"step {step}/{self.steps} | elapsed {_clock(elapsed)} | ETA {eta} | "
@@ -53,11 +65,35 @@ class Progress:
         if self.tty:
             filled = int(24 * done)
             self.stream.write(f"\r[{'#' * filled}{'.' * (24 - filled)}] {status}\033[K")
-            if self.stack_index == len(self.weights) - 1 and step == self.steps:
+            if done >= 1.0:
                 self.stream.write("\n")
         else:
             self.stream.write(status + "\n")
         self.stream.flush()
+
+
+@contextlib.contextmanager
+def stop_on_signals(log=print):
+    """Turns the first SIGINT or SIGTERM into a request to stop after the current chunk.
+
+    Yields a list that holds the signal number once one arrived (empty
+    before). A second signal aborts at once with KeyboardInterrupt.
+    """
+    received = []
+
+    def handler(signum, frame):
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+        log(f"\n{signal.Signals(signum).name}: finishing the current chunk and saving a checkpoint "
+            "(send it again to abort without saving)")
+
+    previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
 def stack_flops(specs, split, config):
@@ -84,8 +120,27 @@ def describe_work(specs, split, config):
     ]
 
 
-def run(out, specs, split, config, *, gif_every, model_gifs=False, settings=None, log=print, stream=None):
+def run_config(specs, split, config, gif_every, model_gifs, settings):
+    """The config.json of a run: what identifies it, plus the environment."""
+    return {
+        "settings": settings or {},
+        "split": split.name,
+        "image_shape": list(split.image.shape),
+        "train": dataclasses.asdict(config),
+        "gif_every": gif_every,
+        "model_gifs": model_gifs,
+        "specs": [sweep.spec_to_dict(spec) for spec in specs],
+        "environment": results.environment(),
+    }
+
+
+def run(out, specs, split, config, *, gif_every, model_gifs=False, settings=None, resume=False,
+        checkpoint_every=None, stop=None, log=print, stream=None):
     """Trains ``specs`` on ``split`` and writes a complete run folder ``out``.
+
+    Every stack is checkpointed every ``checkpoint_every`` steps, when it
+    finishes, and when ``stop`` says so; ``resume=True`` continues from the
+    checkpoints in ``out`` and ends with the same results as an uninterrupted run.
 
     Args:
       out: the run folder (created).
@@ -95,43 +150,62 @@ def run(out, specs, split, config, *, gif_every, model_gifs=False, settings=None
       gif_every: steps between GIF frames, a multiple of ``config.eval_every``.
       model_gifs: also write one GIF per model.
       settings: the command's settings, recorded in config.json.
+      resume: continue the run whose checkpoints are in ``out``.
+      checkpoint_every: steps between checkpoints, a multiple of ``config.eval_every``; None: only at the end.
+      stop: optional list (see ``stop_on_signals``); training stops after the current chunk once it is non-empty.
       log: prints a line.
       stream: where progress goes (default stdout).
 
     Returns:
-      the per-model rows of metrics.json.
+      (rows, finished): the per-model rows of metrics.json (of the models
+      trained so far, when stopped), and whether every model finished.
     """
     out = pathlib.Path(out)
-    if gif_every % config.eval_every:
-        raise ValueError(f"gif_every ({gif_every}) must be a multiple of eval_every ({config.eval_every})")
+    for every, name in ((gif_every, "gif_every"), (checkpoint_every or config.eval_every, "checkpoint_every")):
+        if every % config.eval_every:
+            raise ValueError(f"{name} ({every}) must be a multiple of eval_every ({config.eval_every})")
     for line in describe_work(specs, split, config):
         log(line)
-    results.write_json(out / "config.json", {
-        "settings": settings or {},
-        "split": split.name,
-        "image_shape": list(split.image.shape),
-        "train": dataclasses.asdict(config),
-        "gif_every": gif_every,
-        "model_gifs": model_gifs,
-        "specs": [sweep.spec_to_dict(spec) for spec in specs],
-        "environment": results.environment(),
-    })
-    results.write_png(out / "image.png", split.image)
+    if not resume:
+        results.write_json(out / "config.json", run_config(specs, split, config, gif_every, model_gifs, settings))
+        results.write_png(out / "image.png", split.image)
 
+    groups = sweep.group_specs(specs)
     progress = Progress(stack_flops(specs, split, config), config.steps, stream)
-    stacks = train.train_sweep(specs, split, config, on_eval=progress)
+    stacks = []
+    for stack_index, indices in enumerate(groups):
+        stack_specs = [specs[i] for i in indices]
+        progress.start_stack(stack_index)
+        saved = None
+        if resume and results.stack_path(out, stack_index).exists():
+            saved = results.load_stack(out, stack_index, train.init_stack(stack_specs, split, config))
+            log(f"stack {stack_index + 1}/{len(groups)}: resuming at step {saved.steps_done}")
+        if saved is not None and saved.steps_done == config.steps:
+            stack = saved
+        else:
+            stack = train.train_stack(
+                stack_specs, split, config, on_eval=functools.partial(progress, stack_specs), resume_from=saved,
+                checkpoint_every=checkpoint_every,
+                on_checkpoint=functools.partial(results.write_stack, out, stack_index),
+                should_stop=None if stop is None else lambda: bool(stop))
+            results.write_stack(out, stack_index, stack)
+        stacks.append(stack)
+        if stack.steps_done < config.steps:
+            rows = results.model_rows(stacks)
+            results.write_metrics(out, rows)
+            return rows, False
+
     rows = results.model_rows(stacks)
     chosen = results.representatives(rows)
     results.write_metrics(out, rows)
     results.write_history(out, stacks)
     results.write_frames(out, stacks, gif_every, list(range(len(rows))) if model_gifs else list(chosen.values()))
-    results.write_checkpoints(out, stacks)
-    height, width = split.image.shape[:2]
+    height, width, channels = split.image.shape
     members = results.ordered(stacks)
     for index in chosen.values():
         _, stack, k = members[index]
         variables, matrix = results.model_variables(stack, k)
-        prediction = train.render(config, split.image.shape[-1], variables, matrix, height, width)
+        prediction = train.render(config, channels, variables, matrix, height, width)
         results.write_png(results.reconstruction_path(out, index), prediction)
     viz.write_run_figures(out)
-    return rows
+    return rows, True

@@ -264,28 +264,58 @@ def load_frames(out):
         return {name: archive[name] for name in archive.files}
 
 
-def checkpoint_path(out, index):
-    return pathlib.Path(out) / "checkpoints" / f"model_{index:04d}.msgpack"
-
-
 def model_variables(stack, k):
     """(variables, matrix [m, 2] or None) of model ``k`` of a ``StackResult``, as host arrays."""
     variables = jax.tree_util.tree_map(lambda leaf: np.asarray(leaf[k]), stack.variables)
     return variables, None if stack.matrices is None else np.asarray(stack.matrices[k])
 
 
-def write_checkpoints(out, stacks):
-    """One flax-msgpack file per model: its spec, final variables and encoding matrix."""
-    for index, (spec, stack, k) in enumerate(ordered(stacks)):
-        variables, matrix = model_variables(stack, k)
-        state = {"spec": sweep.spec_to_dict(spec), "variables": variables, "matrix": matrix}
-        write_bytes(checkpoint_path(out, index), flax.serialization.msgpack_serialize(state))
+STACK_FIELDS = ("eval_steps", "loss", "train_loss", "train_psnr", "test_psnr", "test_ssim", "frames", "variables",
+                "matrices", "diverged", "diverged_step", "wall_s")
+
+
+def stack_path(out, stack_index):
+    return pathlib.Path(out) / "checkpoints" / f"stack_{stack_index:03d}.msgpack"
+
+
+def write_stack(out, stack_index, stack):
+    """Checkpoints a (partial or final) ``StackResult``: specs, curves, frames,
+    final variables, encoding matrices and the training state (flax msgpack)."""
+    payload = {name: getattr(stack, name) for name in STACK_FIELDS}
+    payload["specs"] = [sweep.spec_to_dict(spec) for spec in stack.specs]
+    payload["state"] = flax.serialization.to_state_dict(stack.state)
+    write_bytes(stack_path(out, stack_index), flax.serialization.msgpack_serialize(payload))
+
+
+def _read_stack(out, stack_index):
+    path = stack_path(out, stack_index)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint of stack {stack_index} in {out} (looked for {path})")
+    return flax.serialization.msgpack_restore(path.read_bytes())
+
+
+def load_stack(out, stack_index, target_state):
+    """The ``StackResult`` saved by ``write_stack``; ``target_state`` (e.g. ``train.init_stack``)
+    gives the structure of the training state."""
+    from nerf_toy_jax.train import StackResult
+
+    payload = _read_stack(out, stack_index)
+    return StackResult(specs=[sweep.spec_from_dict(spec) for spec in payload["specs"]],
+                       **{name: payload[name] for name in STACK_FIELDS},
+                       state=flax.serialization.from_state_dict(target_state, payload["state"]))
 
 
 def load_checkpoint(out, index):
-    """(spec, variables, matrix or None) of model ``index`` of a run folder."""
-    path = checkpoint_path(out, index)
-    if not path.exists():
-        raise FileNotFoundError(f"no checkpoint for model {index} in {out} (looked for {path})")
-    state = flax.serialization.msgpack_restore(path.read_bytes())
-    return sweep.spec_from_dict(state["spec"]), state["variables"], state["matrix"]
+    """(spec, variables, matrix [m, 2] or None) of model ``index`` of a finished run folder."""
+    specs = [sweep.spec_from_dict(spec) for spec in load_json(pathlib.Path(out) / "config.json")["specs"]]
+    if not 0 <= index < len(specs):
+        raise ValueError(f"no model {index} in {out}: indices run from 0 to {len(specs) - 1}")
+    groups = sweep.group_specs(specs)
+    order = [i for group in groups for i in group]  # model index -> spec index, in stack order
+    spec_index = order[index]
+    stack_index = next(g for g, group in enumerate(groups) if spec_index in group)
+    k = groups[stack_index].index(spec_index)
+    payload = _read_stack(out, stack_index)
+    variables = jax.tree_util.tree_map(lambda leaf: leaf[k], payload["variables"])
+    matrix = None if payload["matrices"] is None else payload["matrices"][k]
+    return sweep.spec_from_dict(payload["specs"][k]), variables, matrix

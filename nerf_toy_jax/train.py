@@ -88,6 +88,7 @@ class StackResult:
       matrices: float32 [K, m, 2] encoding matrices, or None for "none".
       diverged: bool [K]; diverged_step: int [K], -1 if not diverged.
       wall_s: seconds spent training and evaluating the stack, compile included.
+      state: the ``TrainState`` stack after the last step (host arrays), to resume from.
     """
 
     specs: list
@@ -103,6 +104,11 @@ class StackResult:
     diverged: np.ndarray
     diverged_step: np.ndarray
     wall_s: float
+    state: TrainState
+
+    @property
+    def steps_done(self):
+        return int(self.eval_steps[-1])
 
 
 def make_model(config, channels):
@@ -259,16 +265,20 @@ def frame_shape(height, width, frame_size):
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def init_stack(specs, model, feature_dim):
-    """Initial states of ``specs``, stacked on K: ``vmap`` of one model's init."""
+def init_stack(specs, split, config):
+    """Initial ``TrainState`` of ``specs`` (one ``stack_key``), stacked on K: one model's init mapped over K."""
+    if len({spec.stack_key for spec in specs}) != 1:
+        raise ValueError("a stack needs specs whose encodings have one shape")
+    model = make_model(config, split.image.shape[-1])
+    feature_dim = 2 if specs[0].encoding == "none" else 2 * specs[0].matrix_rows
     keys = jnp.stack([spec.keys() for spec in specs])
     lrs = jnp.asarray([spec.lr for spec in specs], jnp.float32)
-    init = functools.partial(_init_state, model, feature_dim)
-    return map_models(init, keys[:, 1], keys[:, 2], lrs)
+    return map_models(functools.partial(_init_state, model, feature_dim), keys[:, 1], keys[:, 2], lrs)
 
 
-def train_stack(specs, split, config, on_eval=None):
-    """Trains specs of one ``stack_key`` together.
+def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint_every=None, on_checkpoint=None,
+                should_stop=None):
+    """Trains specs of one ``stack_key`` together, from scratch or from a partial result.
 
     Args:
       specs: K ``ModelSpec`` with equal ``stack_key``.
@@ -276,66 +286,81 @@ def train_stack(specs, split, config, on_eval=None):
       config: a ``TrainConfig``.
       on_eval: optional ``on_eval(step, scores)`` called after every
         evaluation with ``scores`` {name: float32 [K]} and "diverged" bool [K].
+      resume_from: optional partial ``StackResult`` of the same specs to continue.
+      checkpoint_every: steps between calls of ``on_checkpoint`` (a multiple
+        of ``config.eval_every``).
+      on_checkpoint: optional ``on_checkpoint(partial StackResult)``.
+      should_stop: optional ``should_stop() -> bool``, asked after every
+        chunk; when true, training stops and the partial result is returned.
 
     Returns:
-      a ``StackResult``.
+      a ``StackResult``; ``steps_done < config.steps`` when stopped early.
+      Resuming a partial result ends bit-for-bit where an uninterrupted run
+      ends: the chunks, keys and evaluations are the same.
     """
-    if len({spec.stack_key for spec in specs}) != 1:
-        raise ValueError("a stack needs specs whose encodings have one shape")
     if config.batch_size is not None and config.batch_size > split.train_pixels[..., 0].size:
         raise ValueError(f"batch_size {config.batch_size} exceeds the {split.train_pixels[..., 0].size} training pixels")
     started = time.perf_counter()
     channels = split.image.shape[-1]
     model = make_model(config, channels)
+    states = init_stack(specs, split, config)
     matrices = sweep.stack_matrices(specs)
-    feature_dim = 2 if matrices is None else 2 * matrices.shape[1]
-    states = init_stack(specs, model, feature_dim)
-
     coords = jnp.asarray(split.train_coords.reshape(-1, 2))
     targets = jnp.asarray(split.train_pixels.reshape(-1, channels))
     split_arrays = tuple(jnp.asarray(a) for a in
                          (split.train_coords, split.train_pixels, split.test_coords, split.test_pixels))
     frame_coords = jnp.asarray(data.coordinate_grid(*frame_shape(*split.image.shape[:2], config.frame_size)))
 
-    eval_steps, evaluations, frames, losses = [], [], [], []
+    scores_names = ("train_loss", "train_psnr", "test_psnr", "test_ssim")
+    # per-evaluation arrays, concatenated along the step axis at the end
+    history = {"eval_steps": [], "loss": [], "frames": [], **{name: [] for name in scores_names}}
+    previous_wall_s = 0.0
 
     def evaluate(step):
         batch_stats, scores, frame = _evaluate(states, matrices, split_arrays, frame_coords, model=model)
         scores = {name: np.asarray(value) for name, value in scores.items()}
         scores["diverged"] = np.asarray(states.diverged)
-        eval_steps.append(step)
-        evaluations.append(scores)
-        frames.append(np.asarray(frame))
+        history["eval_steps"].append(np.asarray([step]))
+        for name in scores_names:
+            history[name].append(scores[name][:, None])
+        history["frames"].append(np.asarray(frame)[:, None])
         if on_eval is not None:
             on_eval(step, scores)
         return batch_stats
 
-    evaluate(0)
-    for start in range(0, config.steps, config.eval_every):
+    def snapshot():
+        joined = {name: np.concatenate(parts, axis=0 if name == "eval_steps" else 1) if parts
+                  else np.zeros((len(specs), 0), np.float32) for name, parts in history.items()}
+        host = jax.device_get(states)
+        return StackResult(
+            specs=list(specs), eval_steps=joined["eval_steps"], loss=joined["loss"],
+            **{name: joined[name] for name in scores_names}, frames=joined["frames"],
+            variables={"params": host.params, "batch_stats": jax.device_get(batch_stats)},
+            matrices=matrices, diverged=host.diverged, diverged_step=host.diverged_step,
+            wall_s=previous_wall_s + time.perf_counter() - started, state=host)
+
+    if resume_from is None:
+        batch_stats = evaluate(0)
+    else:
+        states = jax.tree_util.tree_map(jnp.asarray, resume_from.state)
+        batch_stats = resume_from.variables["batch_stats"]
+        for name in history:
+            history[name].append(getattr(resume_from, name))
+        previous_wall_s = resume_from.wall_s
+    first = 0 if resume_from is None else resume_from.steps_done
+    for start in range(first, config.steps, config.eval_every):
         num_steps = min(config.eval_every, config.steps - start)
         states, chunk_losses = _train_chunk(states, matrices, coords, targets, jnp.int32(start),
                                             model=model, batch_size=config.batch_size, num_steps=num_steps)
-        losses.append(np.asarray(chunk_losses))
+        history["loss"].append(np.asarray(chunk_losses))
         batch_stats = evaluate(start + num_steps)
-
-    def column(name):
-        return np.stack([scores[name] for scores in evaluations], axis=1)
-
-    return StackResult(
-        specs=list(specs),
-        eval_steps=np.asarray(eval_steps),
-        loss=np.concatenate(losses, axis=1),
-        train_loss=column("train_loss"),
-        train_psnr=column("train_psnr"),
-        test_psnr=column("test_psnr"),
-        test_ssim=column("test_ssim"),
-        frames=np.stack(frames, axis=1),
-        variables=jax.device_get({"params": states.params, "batch_stats": batch_stats}),
-        matrices=matrices,
-        diverged=np.asarray(states.diverged),
-        diverged_step=np.asarray(states.diverged_step),
-        wall_s=time.perf_counter() - started,
-    )
+        done = start + num_steps
+        if done < config.steps:
+            if on_checkpoint is not None and checkpoint_every and done % checkpoint_every == 0:
+                on_checkpoint(snapshot())
+            if should_stop is not None and should_stop():
+                break
+    return snapshot()
 
 
 @functools.partial(jax.jit, static_argnames=("model",))

@@ -131,7 +131,7 @@ def test_splits():
     np.testing.assert_array_equal(holdout.test_pixels, image[1::2, 1::2])
     np.testing.assert_allclose(holdout.test_coords[0, 0], [1 / 6, 1 / 8], rtol=1e-7)
     assert holdout.train_coords.shape == (3, 4, 2)
-    with pytest.raises(ValueError, match="at least 2 x 2"):
-        data.make_split(image[:1, :1], "holdout")
+    with pytest.raises(ValueError, match="at least 4 x 4"):
+        data.make_split(image[:3, :8], "holdout")
     with pytest.raises(ValueError, match="unknown split 'train'"):
         data.make_split(image, "train")
