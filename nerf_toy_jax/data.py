@@ -9,6 +9,7 @@ import dataclasses
 import io
 import os
 import pathlib
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -45,7 +46,7 @@ def _read_bytes(source, timeout):
             with urllib.request.urlopen(source, timeout=timeout) as response:
                 return response.read()
         except (OSError, ValueError) as error:  # URLError, HTTPError, timeouts, malformed URLs
-            reason = getattr(error, "reason", None) or error
+            reason = error if isinstance(error, urllib.error.HTTPError) else getattr(error, "reason", None) or error
             raise OSError(f"cannot download {source}: {reason}") from None
     if isinstance(source, (str, os.PathLike)):
         return pathlib.Path(source).read_bytes()

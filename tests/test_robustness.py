@@ -1,0 +1,292 @@
+"""Bad input, divergence, interruption and resume, atomic writes, reproducibility.
+
+Each row of docs/robustness.md names the test here that checks it.
+"""
+
+import http.server
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nerf_toy_jax import data, results, sweep, train
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ["--size=16", "--steps=4", "--eval_every=2", "--gif_every=2", "--checkpoint_every=2", "--depth=2",
+        "--width=8", "--encodings=none,gaussian", "--mapping_size=8"]
+
+
+def png_bytes(size=16, mode="RGB"):
+    buffer = io.BytesIO()
+    pixels = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    Image.fromarray(pixels).convert(mode).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def jpeg_bytes(size=32):
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((size, size, 3), 100, np.uint8)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def corrupt(payload):
+    """The same bytes with the middle third overwritten."""
+    third = len(payload) // 3
+    return payload[:third] + b"\x00" * third + payload[2 * third:]
+
+
+def run(*args, program="run", **kwargs):
+    return subprocess.run([sys.executable, "-m", f"experiments.{program}", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, **kwargs)
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """/good.png, /truncated.png, /text, /missing (404) and /slow (answers after 3 s)."""
+
+    def do_GET(self):
+        if self.path == "/slow":
+            time.sleep(3)
+        bodies = {"/good.png": png_bytes(), "/truncated.png": png_bytes()[:200], "/text": b"hello, not an image",
+                  "/slow": png_bytes()}
+        if self.path not in bodies:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.end_headers()
+        try:
+            self.wfile.write(bodies[self.path])
+        except OSError:  # the client gave up (timeout test)
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("inputs")
+    paths = {
+        "text": ("notes.txt", b"these are notes, not pixels\n"),
+        "truncated_jpeg": ("cut.jpg", jpeg_bytes()[:-200]),
+        "corrupt_png": ("broken.png", corrupt(png_bytes(64))),
+        "gray16": ("gray16.png", None),
+        "palette": ("palette.png", None),
+        "rgba": ("rgba.png", png_bytes(16, "RGBA")),
+        "tiny": ("tiny.png", png_bytes(3)),
+    }
+    for name, (filename, payload) in paths.items():
+        path = folder / filename
+        if payload is not None:
+            path.write_bytes(payload)
+        paths[name] = path
+    Image.fromarray(np.arange(256, dtype=np.uint16).reshape(16, 16) * 257).save(paths["gray16"])
+    Image.open(io.BytesIO(png_bytes())).quantize(8).save(paths["palette"])
+    return paths
+
+
+@pytest.fixture(scope="module")
+def existing_run(tmp_path_factory):
+    """A finished run whose files the bad-input tests must leave alone."""
+    out = tmp_path_factory.mktemp("existing") / "run"
+    completed = run(*TINY, f"--out={out}")
+    assert completed.returncode == 0, completed.stderr
+    snapshot = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    return out, snapshot
+
+
+BAD_INPUTS = {
+    "missing_file": (["--image={folder}/absent.png"], "image file not found"),
+    "not_an_image": (["--image={text}"], "cannot decode an image"),
+    "truncated_jpeg": (["--image={truncated_jpeg}"], "cannot decode an image"),
+    "corrupt_png": (["--image={corrupt_png}"], "cannot decode an image"),
+    "url_scheme": (["--image=ftp://127.0.0.1/a.png"], "unsupported URL scheme 'ftp'"),
+    "url_timeout": (["--image={server}/slow", "--url_timeout=0.5"], "timed out"),
+    "url_error_status": (["--image={server}/missing"], "HTTP Error 404"),
+    "url_not_an_image": (["--image={server}/text"], "cannot decode an image"),
+    "url_truncated": (["--image={server}/truncated.png"], "cannot decode an image"),
+    "over_pixel_limit": (["--image={rgba}", "--size=0", "--max_pixels=100"], "more than the limit of 100"),
+    "holdout_too_small": (["--image={tiny}", "--size=0", "--split=holdout"], "at least 4 x 4"),
+    "holdout_2x2": (["--size=2", "--split=holdout"], "at least 4 x 4"),
+    "unknown_encoding": (["--encodings=gaussian,fourier"], "unknown encoding(s) fourier"),
+    "negative_sigma": (["--sigmas=-3"], "sigma must be positive"),
+    "zero_sigma": (["--sigmas=0"], "sigma must be positive"),
+    "zero_steps": (["--steps=0"], "steps must be positive"),
+    "negative_lr": (["--lr=-0.1"], "lr must be positive"),
+    "zero_width": (["--width=0"], "width must be positive"),
+    "zero_depth": (["--depth=0"], "depth must be positive"),
+    "zero_seeds": (["--seeds=0"], "--seeds count must be at least 1"),
+    "different_run": ([], "already holds a run"),
+    "resume_different_run": (["--resume", "--sigmas=3"], "holds a different run: --sigmas"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_exits_2_before_compute_and_keeps_the_run(case, files, server, existing_run):
+    out, snapshot = existing_run
+    args, message = BAD_INPUTS[case]
+    names = {name: str(path) for name, path in files.items()}
+    args = [arg.format(server=server, folder=files["text"].parent, **names) for arg in args]
+    if case not in ("different_run", "resume_different_run"):
+        args.append("--overwrite")  # even a permitted overwrite must not happen on bad input
+    completed = run(*TINY, f"--out={out}", *args)
+    assert completed.returncode == 2, completed.stderr
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("run.py: error: ") and message in lines[0], lines
+    assert "step" not in completed.stdout  # no training started
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == snapshot
+
+
+def test_valid_unusual_images_load(files, server):
+    assert data.load_image(files["gray16"]).shape == (16, 16, 1)
+    np.testing.assert_allclose(data.load_image(files["gray16"])[0, :4, 0], np.arange(4) * 257 / 65535, atol=1e-7)
+    assert data.load_image(files["palette"]).shape == (16, 16, 3)
+    assert data.load_image(files["rgba"]).shape == (16, 16, 3)
+    assert data.load_image(f"{server}/good.png").shape == (16, 16, 3)
+    assert data.load_image(files["rgba"], size=8, max_pixels=100).shape == (8, 8, 3)
+
+
+def test_diverged_model_leaves_its_stack_mates_bit_identical():
+    split = data.make_split(data.load_image(size=16), "memorize")
+    config = train.TrainConfig(steps=6, eval_every=3, depth=2, width=16)
+    healthy = [sweep.ModelSpec("gaussian", sigma=s, mapping_size=8, seed=i) for i, s in enumerate((3.0, 6.0, 9.0))]
+    with_nan = train.train_stack(healthy + [sweep.ModelSpec("gaussian", mapping_size=8, lr=1e30)], split, config)
+    without = train.train_stack(healthy + [sweep.ModelSpec("gaussian", mapping_size=8, lr=1e-3)], split, config)
+    assert with_nan.diverged.tolist() == [False, False, False, True]
+    for name in ("loss", "train_psnr", "test_psnr", "test_ssim", "frames"):
+        np.testing.assert_array_equal(getattr(with_nan, name)[:3], getattr(without, name)[:3])
+    for a, b in zip(jax_leaves(with_nan.variables), jax_leaves(without.variables)):
+        np.testing.assert_array_equal(a[:3], b[:3])
+
+
+def jax_leaves(tree):
+    import jax
+
+    return [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(tree)]
+
+
+def test_divergence_is_marked_in_tables(tmp_path):
+    out = tmp_path / "diverging"
+    completed = run(*TINY, "--seeds=2", "--lr_overrides=gaussian=1e30", f"--out={out}")
+    assert completed.returncode == 0, completed.stderr
+    rows = results.load_json(out / "metrics.json")
+    assert [row["diverged"] for row in rows] == [False, False, True, True]
+    assert all(np.isfinite(row["test_psnr"]) for row in rows[:2])
+    gaussian_line = next(line for line in (out / "metrics.md").read_text().splitlines() if "gaussian" in line)
+    assert gaussian_line.rstrip(" |").endswith("2")  # the diverged column counts both seeds
+    assert "DIVERGED" in completed.stdout and "2 diverged" in completed.stdout
+
+
+def comparable(out):
+    """metrics.json without wall times, and history.npz."""
+    rows = [{key: value for key, value in row.items() if key != "wall_s"}
+            for row in results.load_json(out / "metrics.json")]
+    return rows, results.load_history(out)
+
+
+def assert_same_results(first, second):
+    rows_a, history_a = comparable(first)
+    rows_b, history_b = comparable(second)
+    assert json.dumps(rows_a) == json.dumps(rows_b)
+    assert history_a.keys() == history_b.keys()
+    for name in history_a:
+        np.testing.assert_array_equal(history_a[name], history_b[name], err_msg=name)
+
+
+RESUMABLE = ["--size=16", "--steps=40", "--eval_every=10", "--gif_every=10", "--checkpoint_every=10", "--depth=2",
+             "--width=16", "--encodings=none,gaussian", "--mapping_size=8", "--seeds=2", "--batch_size=64"]
+
+
+def interrupt(out, signum):
+    """Starts a run, sends ``signum`` once training has begun, returns the finished process."""
+    process = subprocess.Popen([sys.executable, "-m", "experiments.run", *RESUMABLE, f"--out={out}"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if line.startswith("work:"):  # printed inside the signal handlers, before the first chunk compiles
+            process.send_signal(signum)
+            break
+    stdout, stderr = process.communicate(timeout=300)
+    return process.returncode, "".join(seen) + stdout, stderr
+
+
+def test_sigint_saves_and_resume_matches_an_uninterrupted_run(tmp_path):
+    reference = tmp_path / "reference"
+    assert run(*RESUMABLE, f"--out={reference}").returncode == 0
+
+    out = tmp_path / "interrupted"
+    returncode, stdout, stderr = interrupt(out, signal.SIGINT)
+    assert returncode == 128 + signal.SIGINT, stderr
+    assert "SIGINT: finishing the current chunk" in stdout and "resume with: python -m experiments.run" in stdout
+    assert "Traceback" not in stderr
+    partial = results.load_json(out / "metrics.json")
+    assert len(partial) == 2 and all(row["steps"] < 40 for row in partial)  # the first stack, stopped early
+    assert (out / "checkpoints" / "stack_000.msgpack").exists()
+    assert not (out / "final.png").exists()
+
+    resumed = run(*RESUMABLE, f"--out={out}", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming at step" in resumed.stdout
+    assert_same_results(reference, out)
+
+
+def test_sigterm_saves_a_checkpoint(tmp_path):
+    out = tmp_path / "terminated"
+    returncode, stdout, _ = interrupt(out, signal.SIGTERM)
+    assert returncode == 128 + signal.SIGTERM
+    assert "SIGTERM" in stdout and (out / "checkpoints" / "stack_000.msgpack").exists()
+
+
+def test_same_command_gives_identical_metrics(tmp_path, existing_run):
+    reference, _ = existing_run
+    again = tmp_path / "again"
+    assert run(*TINY, f"--out={again}").returncode == 0
+    assert_same_results(reference, again)
+    config = results.load_json(again / "config.json")
+    assert config["environment"]["versions"]["jax"] and config["specs"][0]["seed"] == 0
+
+
+def test_overwrite_replaces_a_run(tmp_path, existing_run):
+    out = tmp_path / "replaced"
+    shutil.copytree(existing_run[0], out)
+    (out / "notes.txt").write_text("kept: not a run file")
+    assert run(*TINY, f"--out={out}", "--seeds=2", "--encodings=gaussian", "--overwrite").returncode == 0
+    assert [row["label"] for row in results.load_json(out / "metrics.json")] == ["gaussian s=10"] * 2
+    assert sorted(path.name for path in (out / "checkpoints").iterdir()) == ["stack_000.msgpack"]
+    assert (out / "notes.txt").read_text() == "kept: not a run file"
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
+def test_failed_write_leaves_the_old_file(tmp_path, monkeypatch, failing):
+    """A crash after the new bytes were partly written, or before the rename."""
+    path = tmp_path / "metrics.json"
+    results.write_text(path, "old\n")
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, failing, broken)
+    with pytest.raises(OSError, match="disk full"):
+        results.write_text(path, "new\n" * 1000)
+    assert path.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temporary file left
