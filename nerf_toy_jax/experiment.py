@@ -56,7 +56,8 @@ class Progress:
         elapsed = time.perf_counter() - self.started
         rate = (done - self.first_done) / elapsed if elapsed > 0 else 0.0
         eta = _clock((1.0 - done) / rate) if rate > 0 else "?"
-        names = ", ".join(sorted({spec.label for spec in specs}))
+        labels = list(dict.fromkeys(spec.label for spec in specs))
+        names = ", ".join(labels) if len(labels) <= 4 else f"{labels[0]} ... {labels[-1]}, {len(labels)} kinds"
         status = (f"stack {self.stack_index + 1}/{len(self.weights)} ({len(specs)} models: {names}) "
                   f"step {step}/{self.steps} | elapsed {_clock(elapsed)} | ETA {eta} | "
                   f"best test PSNR {self.best[0]:.2f} dB ({self.best[1]})")

@@ -74,10 +74,12 @@ def write_bytes(path, payload):
 
 
 def write_text(path, text):
+    """Writes UTF-8 ``text`` atomically."""
     write_bytes(path, text.encode("utf-8"))
 
 
 def write_json(path, obj):
+    """Writes ``obj`` as indented JSON atomically (NumPy scalars and arrays become numbers and lists)."""
     write_text(path, json.dumps(obj, indent=2, default=_json_default, allow_nan=True) + "\n")
 
 
@@ -90,6 +92,7 @@ def _json_default(value):
 
 
 def write_npz(path, **arrays):
+    """Writes ``arrays`` as a compressed .npz atomically."""
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     write_bytes(path, buffer.getvalue())
@@ -220,10 +223,12 @@ def history_arrays(stacks):
 
 
 def write_history(out, stacks):
+    """Writes ``history_arrays(stacks)`` to history.npz."""
     write_npz(pathlib.Path(out) / "history.npz", **history_arrays(stacks))
 
 
 def load_json(path):
+    """The JSON value stored at ``path``."""
     return json.loads(pathlib.Path(path).read_text())
 
 
@@ -236,10 +241,12 @@ def write_png(path, image):
 
 
 def reconstruction_path(out, index):
+    """reconstructions/model_XXXX.png: final prediction of model ``index`` at the image's resolution."""
     return pathlib.Path(out) / "reconstructions" / f"model_{index:04d}.png"
 
 
 def load_history(out):
+    """The arrays of history.npz (see ``history_arrays``), loaded into memory."""
     with np.load(pathlib.Path(out) / "history.npz") as archive:
         return {name: archive[name] for name in archive.files}
 
@@ -275,6 +282,7 @@ STACK_FIELDS = ("eval_steps", "loss", "train_loss", "train_psnr", "test_psnr", "
 
 
 def stack_path(out, stack_index):
+    """checkpoints/stack_XXX.msgpack of stack ``stack_index`` (stacks in ``sweep.group_specs`` order)."""
     return pathlib.Path(out) / "checkpoints" / f"stack_{stack_index:03d}.msgpack"
 
 

@@ -49,6 +49,11 @@ def test_run_writes_every_output(folder):
     assert history["loss"].shape == (6, 4) and history["eval_steps"].tolist() == [0, 2, 4]
     gif = iio.imread(out / "convergence.gif")
     assert gif.shape[0] == 3  # steps 0, 2, 4
+    assert gif.shape[2] > 3 * gif.shape[1] // 2  # original + 2 columns side by side, captions on top
+    for name in ("curves.png", "final.png", "psnr_vs_sigma.png", "image.png"):
+        with Image.open(out / name) as picture:
+            picture.load()
+            assert picture.size[0] > 0
     assert sorted(path.name for path in (out / "checkpoints").iterdir()) == ["stack_000.msgpack", "stack_001.msgpack"]
 
 
@@ -122,9 +127,12 @@ def test_render_writes_finer_images(folder):
 
 def test_figures_program_redraws_and_refuses_non_runs(folder, tmp_path):
     out, _ = folder
+    table = (out / "metrics.md").read_bytes()
     (out / "curves.png").unlink()
+    (out / "metrics.md").write_text("stale")
     completed = run(f"--runs={out}", program="figures")
     assert completed.returncode == 0 and (out / "curves.png").stat().st_size > 0
+    assert (out / "metrics.md").read_bytes() == table
     refused = run(f"--runs={tmp_path}", program="figures")
     assert refused.returncode == 2 and "not a run folder" in refused.stderr
 
