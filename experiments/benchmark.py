@@ -1,0 +1,200 @@
+"""Speed and memory of the stacked trainer against sequential loops, in one process.
+
+    python -m experiments.benchmark                 # writes results/benchmark.{md,json}
+
+For every image size x number of models K (Gaussian features m = 256, MLP
+4 x 256 with BatchNorm, full batch, fp32 — the default run's network):
+compile time; steady seconds per model-step of the vmapped, scanned program;
+model-steps/s; achieved GFLOP/s (matmul FLOPs of forward + backward) and its
+ratio to the machine's fp32 matmul peak measured in the same process; the
+program's memory (XLA's buffer assignment); and the speed-up over the same
+K models trained one after another, (a) by the one-model step called in a
+Python loop and (b) by the one-model ``lax.scan`` program. Each time is the
+median of --repeats measurements, with the spread (max - min) / median.
+Cells whose estimated time exceeds --budget_s are skipped and say so.
+"""
+
+import pathlib
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags
+
+import experiments
+from nerf_toy_jax import data, results, sweep, train
+from nerf_toy_jax.model import matmul_flops
+
+flags.DEFINE_list("sizes", ["32", "64", "128", "256"], "Image sides in pixels.")
+flags.DEFINE_list("models", ["1", "2", "4", "8", "16", "64"], "Numbers of stacked models K.")
+flags.DEFINE_integer("repeats", 3, "Timed repetitions per measurement (after one warm-up).")
+flags.DEFINE_float("dispatch_s", 1.0, "Aim for timed dispatches of about this many seconds.")
+flags.DEFINE_float("budget_s", 60.0, "Skip cells whose measurements are estimated to take longer.")
+flags.DEFINE_integer("baseline_models", 2, "Models timed for the sequential baselines (their rate is per model).")
+flags.DEFINE_string("out", "results/benchmark", "Output path without extension (.md and .json are written).")
+FLAGS = flags.FLAGS
+
+MAPPING_SIZE = 256
+
+
+def timed(fn, repeats):
+    """Median and relative spread of the wall times of ``fn()`` after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    median = float(np.median(times))
+    return median, (max(times) - min(times)) / median
+
+
+def matmul_peak(repeats):
+    """fp32 GFLOP/s of a 4096 x 4096 matmul, the best square size XLA runs here."""
+    a = jnp.asarray(np.random.default_rng(0).random((4096, 4096), np.float32))
+    product = jax.jit(lambda x: x @ x)
+    median, spread = timed(lambda: product(a).block_until_ready(), repeats)
+    return 2 * 4096**3 / median / 1e9, spread
+
+
+def chunk_runner(specs, split, config, num_steps):
+    """(run, compile seconds, bytes): ``run()`` trains ``specs`` ``num_steps`` steps, continuing each call."""
+    started = time.perf_counter()
+    compiled, (states, *rest) = train.compile_chunk(specs, split, config, num_steps)
+    compile_s = time.perf_counter() - started
+    box = [states]
+
+    def run():
+        box[0], losses = compiled(box[0], *rest, jnp.int32(0))
+        losses.block_until_ready()
+
+    return run, compile_s, train.peak_bytes(compiled)
+
+
+def measure(size, k, config, peak, repeats):
+    split = data.make_split(data.load_image(size=size), "memorize")
+    points = size * size
+    model = train.make_model(config, 3)
+    flops = matmul_flops(model, 2 * MAPPING_SIZE, points)  # one model-step
+    est_step_s = flops / (0.5 * peak * 1e9)
+    steps = int(np.clip(FLAGS.dispatch_s / (est_step_s * k), 1, 100))
+    base_k = min(k, FLAGS.baseline_models)
+    estimate = (repeats + 1) * steps * est_step_s * (k + 2 * base_k)
+    row = {"size": size, "models": k, "steps_per_dispatch": steps,
+           "gflop_per_model_step": flops / 1e9}
+    if estimate > FLAGS.budget_s:
+        return {**row, "skipped": f"estimated {estimate:.0f} s > budget {FLAGS.budget_s:.0f} s"}
+    specs = [sweep.ModelSpec("gaussian", mapping_size=MAPPING_SIZE, seed=i) for i in range(k)]
+
+    run, compile_s, memory = chunk_runner(specs, split, config, steps)
+    median, spread = timed(run, repeats)
+    per_model_step = median / (k * steps)
+
+    # sequential baselines on base_k of the models: the one-model programs, one model after another
+    step_runs = [chunk_runner([spec], split, config, 1)[0] for spec in specs[:base_k]]
+    scan_runs = [chunk_runner([spec], split, config, steps)[0] for spec in specs[:base_k]]
+
+    def python_loop():
+        for one in step_runs:
+            for _ in range(steps):
+                one()
+
+    def scan_loop():
+        for one in scan_runs:
+            one()
+
+    loop_median, loop_spread = timed(python_loop, repeats)
+    scan_median, scan_spread = timed(scan_loop, repeats)
+    loop_per_model_step = loop_median / (base_k * steps)
+    scan_per_model_step = scan_median / (base_k * steps)
+    gflops = flops / per_model_step / 1e9
+    return {
+        **row,
+        "compile_s": compile_s,
+        "s_per_model_step": per_model_step,
+        "spread": spread,
+        "model_steps_per_s": 1.0 / per_model_step,
+        "gflops": gflops,
+        "peak_fraction": gflops / peak,
+        "memory_mb": memory / 2**20,
+        "memory_mb_per_model": memory / 2**20 / k,
+        "python_loop_s_per_model_step": loop_per_model_step,
+        "python_loop_spread": loop_spread,
+        "scan_loop_s_per_model_step": scan_per_model_step,
+        "scan_loop_spread": scan_spread,
+        "speedup_vs_python_loop": loop_per_model_step / per_model_step,
+        "speedup_vs_scan_loop": scan_per_model_step / per_model_step,
+    }
+
+
+def markdown(report):
+    lines = [f"Device: {report['device_kind']} x {report['device_count']} ({report['platform']}); "
+             f"fp32 matmul peak measured in the same process: {report['peak_gflops']:.1f} GFLOP/s "
+             f"(4096 x 4096, spread {report['peak_spread']:.0%}).",
+             "",
+             "Gaussian features m = 256, MLP 4 x 256 with BatchNorm, full batch, fp32. Times are medians of "
+             f"{report['repeats']} runs; spread = (max - min) / median. Speed-ups compare model-steps/s of the "
+             "vmapped stack with the same models trained one after another by the one-model step in a Python "
+             "loop, and by the one-model `lax.scan` program.",
+             "",
+             "| size | K | steps/dispatch | compile s | ms / model-step (spread) | model-steps/s | GFLOP/s "
+             "| % of peak | memory MB (per model) | vs Python loop | vs scan loop |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in report["rows"]:
+        if "skipped" in row:
+            lines.append(f"| {row['size']} | {row['models']} | | | skipped: {row['skipped']} | | | | | | |")
+            continue
+        lines.append(
+            f"| {row['size']} | {row['models']} | {row['steps_per_dispatch']} | {row['compile_s']:.1f} "
+            f"| {row['s_per_model_step'] * 1e3:.2f} ({row['spread']:.0%}) | {row['model_steps_per_s']:.1f} "
+            f"| {row['gflops']:.1f} | {row['peak_fraction']:.0%} "
+            f"| {row['memory_mb']:.0f} ({row['memory_mb_per_model']:.0f}) "
+            f"| {row['speedup_vs_python_loop']:.2f}x | {row['speedup_vs_scan_loop']:.2f}x |")
+    lines += ["", f"Command: `{report['command']}` ({report['wall_s'] / 60:.1f} min)."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    experiments.quiet_logs()
+    try:
+        sizes = [int(size) for size in FLAGS.sizes]
+        counts = [int(k) for k in FLAGS.models]
+        if min(sizes) < 1 or min(counts) < 1 or FLAGS.repeats < 1:
+            raise ValueError("sizes, models and repeats must be positive")
+    except ValueError as error:
+        print(f"benchmark.py: error: {error}", file=sys.stderr)
+        sys.exit(2)
+    started = time.perf_counter()
+    config = train.TrainConfig()
+    peak, peak_spread = matmul_peak(FLAGS.repeats)
+    print(f"fp32 matmul peak: {peak:.1f} GFLOP/s")
+    rows = []
+    for size in sizes:
+        for k in counts:
+            row = measure(size, k, config, peak, FLAGS.repeats)
+            rows.append(row)
+            if "skipped" in row:
+                print(f"size {size} K {k}: skipped ({row['skipped']})")
+            else:
+                print(f"size {size} K {k}: {row['s_per_model_step'] * 1e3:.2f} ms/model-step, "
+                      f"{row['gflops']:.1f} GFLOP/s ({row['peak_fraction']:.0%} of peak), "
+                      f"{row['memory_mb']:.0f} MB, {row['speedup_vs_python_loop']:.2f}x Python loop, "
+                      f"{row['speedup_vs_scan_loop']:.2f}x scan loop", flush=True)
+    environment = results.environment()
+    report = {"command": "python -m experiments.benchmark " + " ".join(sys.argv[1:]),
+              "device_kind": environment["device_kind"], "device_count": environment["device_count"],
+              "platform": environment["platform"], "versions": environment["versions"],
+              "git_commit": environment["git_commit"], "peak_gflops": peak, "peak_spread": peak_spread,
+              "repeats": FLAGS.repeats, "rows": rows, "wall_s": time.perf_counter() - started}
+    out = pathlib.Path(FLAGS.out)
+    results.write_json(out.with_suffix(".json"), report)
+    results.write_text(out.with_suffix(".md"), markdown(report))
+    print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}")
+
+
+if __name__ == "__main__":
+    app.run(main)
