@@ -19,9 +19,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from nerf_toy_jax import data, encodings, metrics, sweep
 from nerf_toy_jax.model import MLP, data_statistics_model
+
+MODEL_AXIS = "models"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,12 +191,31 @@ def _train_step(model, batch_size, state, step, features, targets):
     return new_state, jnp.where(state.diverged, jnp.nan, loss)
 
 
-@functools.partial(jax.jit, static_argnames=("model", "batch_size", "num_steps"), donate_argnums=(0,))
-def train_chunk(states, matrices, coords, targets, start, *, model, batch_size, num_steps):
-    """``num_steps`` steps of every model: vmap over K of a scan over steps.
+def model_mesh():
+    """A one-axis mesh over all devices for the model axis, or None with a single device."""
+    devices = jax.devices()
+    return None if len(devices) == 1 else Mesh(np.asarray(devices), (MODEL_AXIS,))
+
+
+def on_devices(fn, mesh, stacked, replicated):
+    """``fn(*stacked, *replicated)`` with ``stacked`` (leading axis K) split over ``mesh``.
+
+    Each device runs ``fn`` on its K / devices models (``jax.shard_map``);
+    ``replicated`` arguments are whole on every device. Without a mesh, ``fn``
+    runs as it is.
+    """
+    if mesh is None:
+        return fn(*stacked, *replicated)
+    return jax.shard_map(lambda s, r: fn(*s, *r), mesh=mesh, in_specs=(P(MODEL_AXIS), P()),
+                         out_specs=P(MODEL_AXIS), check_vma=False)(tuple(stacked), tuple(replicated))
+
+
+@functools.partial(jax.jit, static_argnames=("model", "batch_size", "num_steps", "mesh"), donate_argnums=(0,))
+def train_chunk(states, matrices, coords, targets, start, *, model, batch_size, num_steps, mesh=None):
+    """``num_steps`` steps of every model: the one-model scan over steps, mapped over K.
 
     Args:
-      states: ``TrainState`` stacked on K (donated).
+      states: ``TrainState`` stacked on K (donated), split over ``mesh`` if given.
       matrices: [K, m, d] or None.
       coords: [N, d] training coordinates; targets: [N, C].
       start: int32 [] index of the first step.
@@ -203,15 +225,18 @@ def train_chunk(states, matrices, coords, targets, start, *, model, batch_size, 
     """
     steps = start + jnp.arange(num_steps, dtype=jnp.int32)
 
-    def one_model(state, matrix):
-        features = encodings.encode(coords, matrix)
+    def per_device(states, matrices, coords, targets, steps):
+        def one_model(state, matrix):
+            features = encodings.encode(coords, matrix)
 
-        def body(carry, step):
-            return _train_step(model, batch_size, carry, step, features, targets)
+            def body(carry, step):
+                return _train_step(model, batch_size, carry, step, features, targets)
 
-        return jax.lax.scan(body, state, steps)
+            return jax.lax.scan(body, state, steps)
 
-    return map_models(one_model, states, matrices)
+        return map_models(one_model, states, matrices)
+
+    return on_devices(per_device, mesh, (states, matrices), (coords, targets, steps))
 
 
 def _predict(model, variables, matrix, coords):
@@ -237,31 +262,33 @@ def data_statistics(model, params, batch_stats, matrix, coords):
     return updates["batch_stats"]
 
 
-@functools.partial(jax.jit, static_argnames=("model",))
-def _evaluate(states, matrices, split_arrays, frame_coords, *, model):
+@functools.partial(jax.jit, static_argnames=("model", "mesh"))
+def _evaluate(states, matrices, split_arrays, frame_coords, *, model, mesh=None):
     """Evaluates every model with full-training-set BatchNorm statistics.
 
     Returns:
       (batch_stats [K, ...], metrics {name: float32 [K]}, frames uint8 [K, h, w, C]).
     """
-    train_coords, train_pixels, test_coords, test_pixels = split_arrays
 
-    def one_model(state, matrix):
-        batch_stats = data_statistics(model, state.params, state.batch_stats, matrix, train_coords)
-        variables = {"params": state.params, "batch_stats": batch_stats}
-        train_pred = _predict(model, variables, matrix, train_coords)
-        test_pred = _predict(model, variables, matrix, test_coords)
-        frame = _predict(model, variables, matrix, frame_coords)
-        train_loss = metrics.mse(train_pred, train_pixels)
-        scores = {
-            "train_loss": train_loss,
-            "train_psnr": metrics.psnr_from_mse(train_loss),
-            "test_psnr": metrics.psnr(test_pred, test_pixels),
-            "test_ssim": metrics.ssim(test_pred, test_pixels),
-        }
-        return batch_stats, scores, jnp.round(frame * 255.0).astype(jnp.uint8)
+    def per_device(states, matrices, train_coords, train_pixels, test_coords, test_pixels, frame_coords):
+        def one_model(state, matrix):
+            batch_stats = data_statistics(model, state.params, state.batch_stats, matrix, train_coords)
+            variables = {"params": state.params, "batch_stats": batch_stats}
+            train_pred = _predict(model, variables, matrix, train_coords)
+            test_pred = _predict(model, variables, matrix, test_coords)
+            frame = _predict(model, variables, matrix, frame_coords)
+            train_loss = metrics.mse(train_pred, train_pixels)
+            scores = {
+                "train_loss": train_loss,
+                "train_psnr": metrics.psnr_from_mse(train_loss),
+                "test_psnr": metrics.psnr(test_pred, test_pixels),
+                "test_ssim": metrics.ssim(test_pred, test_pixels),
+            }
+            return batch_stats, scores, jnp.round(frame * 255.0).astype(jnp.uint8)
 
-    return map_models(one_model, states, matrices)
+        return map_models(one_model, states, matrices)
+
+    return on_devices(per_device, mesh, (states, matrices), (*split_arrays, frame_coords))
 
 
 def frame_shape(height, width, frame_size):
@@ -281,14 +308,34 @@ def init_stack(specs, split, config):
     return map_models(functools.partial(_init_state, model, feature_dim), keys[:, 1], keys[:, 2], lrs)
 
 
-def chunk_inputs(specs, split, config):
-    """(states, matrices, coords, targets) of a fresh stack: the arguments of ``train_chunk``."""
+def _pad(tree, count):
+    """Appends ``count`` copies of the last model along the leading axis of every leaf."""
+    if not count:
+        return tree
+    return jax.tree_util.tree_map(lambda x: jnp.concatenate([x, jnp.repeat(x[-1:], count, axis=0)]), tree)
+
+
+def place(states, matrices, mesh):
+    """Pads a stack to a multiple of the mesh's devices (copies of the last
+    model, dropped from the results) and splits it over them along K."""
+    if mesh is None:
+        return states, matrices
+    count = (-len(states.lr)) % mesh.size
+    sharding = NamedSharding(mesh, P(MODEL_AXIS))
+    states = jax.device_put(_pad(states, count), sharding)
+    matrices = None if matrices is None else jax.device_put(_pad(jnp.asarray(matrices), count), sharding)
+    return states, matrices
+
+
+def chunk_inputs(specs, split, config, mesh=None):
+    """(states, matrices, coords, targets) of a fresh stack, placed on ``mesh``: the arguments of ``train_chunk``."""
     channels = split.image.shape[-1]
-    return (init_stack(specs, split, config), sweep.stack_matrices(specs),
-            jnp.asarray(split.train_coords.reshape(-1, 2)), jnp.asarray(split.train_pixels.reshape(-1, channels)))
+    states, matrices = place(init_stack(specs, split, config), sweep.stack_matrices(specs), mesh)
+    return (states, matrices, jnp.asarray(split.train_coords.reshape(-1, 2)),
+            jnp.asarray(split.train_pixels.reshape(-1, channels)))
 
 
-def compile_chunk(specs, split, config, num_steps):
+def compile_chunk(specs, split, config, num_steps, mesh=None):
     """Ahead-of-time compiled ``train_chunk`` of ``specs``, and its arguments.
 
     Returns:
@@ -296,9 +343,10 @@ def compile_chunk(specs, split, config, num_steps):
       and returns (states, losses); ``compiled.memory_analysis()`` tells its
       memory.
     """
-    args = chunk_inputs(specs, split, config)
+    args = chunk_inputs(specs, split, config, mesh)
     model = make_model(config, split.image.shape[-1])
-    lowered = train_chunk.lower(*args, jnp.int32(0), model=model, batch_size=config.batch_size, num_steps=num_steps)
+    lowered = train_chunk.lower(*args, jnp.int32(0), model=model, batch_size=config.batch_size,
+                                num_steps=num_steps, mesh=mesh)
     return lowered.compile(), args
 
 
@@ -337,7 +385,9 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
     started = time.perf_counter()
     channels = split.image.shape[-1]
     model = make_model(config, channels)
-    states, matrices, coords, targets = chunk_inputs(specs, split, config)
+    mesh = model_mesh()
+    count = len(specs)
+    states, matrices, coords, targets = chunk_inputs(specs, split, config, mesh)
     split_arrays = tuple(jnp.asarray(a) for a in
                          (split.train_coords, split.train_pixels, split.test_coords, split.test_pixels))
     frame_coords = jnp.asarray(data.coordinate_grid(*frame_shape(*split.image.shape[:2], config.frame_size)))
@@ -348,13 +398,13 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
     previous_wall_s = 0.0
 
     def evaluate(step):
-        batch_stats, scores, frame = _evaluate(states, matrices, split_arrays, frame_coords, model=model)
-        scores = {name: np.asarray(value) for name, value in scores.items()}
-        scores["diverged"] = np.asarray(states.diverged)
+        batch_stats, scores, frame = _evaluate(states, matrices, split_arrays, frame_coords, model=model, mesh=mesh)
+        scores = {name: np.asarray(value)[:count] for name, value in scores.items()}
+        scores["diverged"] = np.asarray(states.diverged)[:count]
         history["eval_steps"].append(np.asarray([step]))
         for name in scores_names:
             history[name].append(scores[name][:, None])
-        history["frames"].append(np.asarray(frame)[:, None])
+        history["frames"].append(np.asarray(frame)[:count, None])
         if on_eval is not None:
             on_eval(step, scores)
         return batch_stats
@@ -362,18 +412,18 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
     def snapshot():
         joined = {name: np.concatenate(parts, axis=0 if name == "eval_steps" else 1) if parts
                   else np.zeros((len(specs), 0), np.float32) for name, parts in history.items()}
-        host = jax.device_get(states)
+        host, stats = jax.tree_util.tree_map(lambda x: np.asarray(x)[:count], (states, batch_stats))
         return StackResult(
             specs=list(specs), eval_steps=joined["eval_steps"], loss=joined["loss"],
             **{name: joined[name] for name in scores_names}, frames=joined["frames"],
-            variables={"params": host.params, "batch_stats": jax.device_get(batch_stats)},
-            matrices=matrices, diverged=host.diverged, diverged_step=host.diverged_step,
+            variables={"params": host.params, "batch_stats": stats},
+            matrices=None if matrices is None else np.asarray(matrices)[:count], diverged=host.diverged, diverged_step=host.diverged_step,
             wall_s=previous_wall_s + time.perf_counter() - started, state=host)
 
     if resume_from is None:
         batch_stats = evaluate(0)
     else:
-        states = jax.tree_util.tree_map(jnp.asarray, resume_from.state)
+        states, _ = place(jax.tree_util.tree_map(jnp.asarray, resume_from.state), None, mesh)
         batch_stats = resume_from.variables["batch_stats"]
         for name in history:
             history[name].append(getattr(resume_from, name))
@@ -381,9 +431,9 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
     first = 0 if resume_from is None else resume_from.steps_done
     for start in range(first, config.steps, config.eval_every):
         num_steps = min(config.eval_every, config.steps - start)
-        states, chunk_losses = train_chunk(states, matrices, coords, targets, jnp.int32(start),
-                                            model=model, batch_size=config.batch_size, num_steps=num_steps)
-        history["loss"].append(np.asarray(chunk_losses))
+        states, chunk_losses = train_chunk(states, matrices, coords, targets, jnp.int32(start), model=model,
+                                           batch_size=config.batch_size, num_steps=num_steps, mesh=mesh)
+        history["loss"].append(np.asarray(chunk_losses)[:count])
         batch_stats = evaluate(start + num_steps)
         done = start + num_steps
         if done < config.steps:
