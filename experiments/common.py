@@ -36,6 +36,8 @@ flags.DEFINE_integer("depth", 4, "Dense layers in all.")
 flags.DEFINE_integer("width", 256, "Hidden units per layer.")
 flags.DEFINE_bool("batchnorm", True, "BatchNorm after each hidden ReLU (the original nerf-toy); off: the paper's MLP.")
 flags.DEFINE_integer("batch_size", 0, "Random training pixels per step; 0: all of them (full batch).")
+flags.DEFINE_integer("max_stack", 0, "At most this many models per compiled stack; 0: no limit.")
+flags.DEFINE_integer("memory_limit_mb", 0, "Refuse runs estimated to need more per device; 0: the device's memory.")
 flags.DEFINE_integer("eval_every", 25, "Steps between evaluations (and per compiled dispatch).")
 flags.DEFINE_integer("gif_every", 25, "Steps between GIF frames; a multiple of eval_every.")
 flags.DEFINE_integer("frame_size", 64, "Longest side of GIF frames in pixels.")
@@ -47,7 +49,7 @@ flags.DEFINE_bool("resume", False, "Continue the interrupted run in the output f
 flags.DEFINE_integer("checkpoint_every", 100, "Steps between checkpoints of every stack; a multiple of eval_every.")
 
 # Flags that do not change what a run computes: --resume may differ in them.
-NOT_IDENTIFYING = ("overwrite", "resume", "checkpoint_every", "url_timeout")
+NOT_IDENTIFYING = ("overwrite", "resume", "checkpoint_every", "url_timeout", "memory_limit_mb")
 
 
 class UsageError(ValueError):
@@ -103,7 +105,7 @@ def specs_from_flags():
 def config_from_flags():
     return train.TrainConfig(steps=FLAGS.steps, eval_every=FLAGS.eval_every, batch_size=FLAGS.batch_size or None,
                              depth=FLAGS.depth, width=FLAGS.width, batchnorm=FLAGS.batchnorm,
-                             frame_size=FLAGS.frame_size)
+                             frame_size=FLAGS.frame_size, max_stack=FLAGS.max_stack or None)
 
 
 def output_folder():
@@ -171,6 +173,7 @@ def main_run(program):
         if config.batch_size and config.batch_size > split.train_pixels[..., 0].size:
             raise UsageError(f"--batch_size {config.batch_size} exceeds the "
                              f"{split.train_pixels[..., 0].size} training pixels")
+        experiment.check_memory(specs, split, config, FLAGS.memory_limit_mb * 2**20 or train.available_bytes())
     except ValueError as error:
         print(f"{program}.py: error: {error}", file=sys.stderr)
         sys.exit(2)

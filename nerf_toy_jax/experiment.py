@@ -12,6 +12,8 @@ import signal
 import sys
 import time
 
+import jax
+
 from nerf_toy_jax import results, sweep, train, viz
 from nerf_toy_jax.model import matmul_flops
 
@@ -97,17 +99,40 @@ def stop_on_signals(log=print):
             signal.signal(number, old)
 
 
+def _feature_dim(spec):
+    return 2 if spec.encoding == "none" else 2 * spec.matrix_rows
+
+
 def stack_flops(specs, split, config):
-    """Matmul FLOPs of one training step of each stack of ``sweep.group_specs(specs)``."""
+    """Matmul FLOPs of one training step of each stack of ``sweep.group_specs``."""
     model = train.make_model(config, split.image.shape[-1])
     points = config.batch_size or split.train_pixels[..., 0].size
-    return [sum(matmul_flops(model, 2 if specs[i].encoding == "none" else 2 * specs[i].matrix_rows, points)
-                for i in group) for group in sweep.group_specs(specs)]
+    return [sum(matmul_flops(model, _feature_dim(specs[i]), points) for i in group)
+            for group in sweep.group_specs(specs, config.max_stack)]
+
+
+def stack_memory(specs, split, config):
+    """Estimated peak bytes on one device of each stack of ``sweep.group_specs`` (see ``train.memory_estimate``)."""
+    mesh = train.model_mesh()
+    devices = 1 if mesh is None else mesh.size
+    points = config.batch_size or split.train_pixels[..., 0].size
+    return [train.memory_estimate(-(-len(group) // devices), _feature_dim(specs[group[0]]), points, config,
+                                  split.image.shape[-1], train.models_at_once(len(group), mesh))
+            for group in sweep.group_specs(specs, config.max_stack)]
+
+
+def check_memory(specs, split, config, limit_bytes):
+    """Raises ValueError, with what to change, if a stack would need more than ``limit_bytes``."""
+    need = max(stack_memory(specs, split, config))
+    if need > limit_bytes:
+        raise ValueError(
+            f"the largest stack would need about {need / 2**20:.0f} MB, more than the {limit_bytes / 2**20:.0f} MB "
+            "available: train fewer models per stack (--max_stack) or fewer pixels per step (--batch_size)")
 
 
 def describe_work(specs, split, config):
-    """Lines announcing the work: models, stacks, pixels, steps and matmul FLOPs."""
-    groups = sweep.group_specs(specs)
+    """Lines announcing the work: models, stacks, pixels, steps, matmul FLOPs and memory."""
+    groups = sweep.group_specs(specs, config.max_stack)
     flops = sum(stack_flops(specs, split, config))
     height, width, channels = split.image.shape
     points = config.batch_size or split.train_pixels[..., 0].size
@@ -117,6 +142,9 @@ def describe_work(specs, split, config):
         f"{split.train_pixels[..., 0].size} training pixels, {points} per step",
         f"MLP depth {config.depth} width {config.width} batchnorm {config.batchnorm}; "
         f"{config.steps} steps, evaluation every {config.eval_every}",
+        f"memory: about {max(stack_memory(specs, split, config)) / 2**20:.0f} MB for the largest stack "
+        f"on each of {jax.device_count()} {jax.devices()[0].platform} device(s) "
+        f"({train.available_bytes() / 2**30:.1f} GB each)",
         f"work: {flops * config.steps / 1e12:.2f} TFLOP of matmuls ({flops / 1e9:.2f} GFLOP per step of all models)",
     ]
 
@@ -171,7 +199,7 @@ def run(out, specs, split, config, *, gif_every, model_gifs=False, settings=None
         results.write_json(out / "config.json", run_config(specs, split, config, gif_every, model_gifs, settings))
         results.write_png(out / "image.png", split.image)
 
-    groups = sweep.group_specs(specs)
+    groups = sweep.group_specs(specs, config.max_stack)
     progress = Progress(stack_flops(specs, split, config), config.steps, stream)
     stacks = []
     for stack_index, indices in enumerate(groups):

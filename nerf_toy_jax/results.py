@@ -315,10 +315,11 @@ def load_stack(out, stack_index, target_state):
 
 def load_checkpoint(out, index):
     """(spec, variables, matrix [m, 2] or None) of model ``index`` of a finished run folder."""
-    specs = [sweep.spec_from_dict(spec) for spec in load_json(pathlib.Path(out) / "config.json")["specs"]]
+    config = load_json(pathlib.Path(out) / "config.json")
+    specs = [sweep.spec_from_dict(spec) for spec in config["specs"]]
     if not 0 <= index < len(specs):
         raise ValueError(f"no model {index} in {out}: indices run from 0 to {len(specs) - 1}")
-    groups = sweep.group_specs(specs)
+    groups = sweep.group_specs(specs, config["train"].get("max_stack"))
     order = [i for group in groups for i in group]  # model index -> spec index, in stack order
     spec_index = order[index]
     stack_index = next(g for g, group in enumerate(groups) if spec_index in group)

@@ -121,8 +121,11 @@ def make_grid(encoding_names, sigmas=(10.0,), seeds=(0,), lr=1e-3, lr_overrides=
     return specs
 
 
-def group_specs(specs):
+def group_specs(specs, max_stack=None):
     """Indices of ``specs`` grouped by ``stack_key``, groups in order of first appearance.
+
+    Args:
+      max_stack: split groups into stacks of at most this many models (None: no limit).
 
     Returns:
       list of lists of int; every index appears exactly once.
@@ -130,7 +133,8 @@ def group_specs(specs):
     groups = {}
     for index, spec in enumerate(specs):
         groups.setdefault(spec.stack_key, []).append(index)
-    return list(groups.values())
+    size = max_stack or len(specs)
+    return [group[i:i + size] for group in groups.values() for i in range(0, len(group), size)]
 
 
 def stack_matrices(specs):

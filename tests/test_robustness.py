@@ -134,6 +134,7 @@ BAD_INPUTS = {
     "zero_width": (["--width=0"], "width must be positive"),
     "zero_depth": (["--depth=0"], "depth must be positive"),
     "zero_seeds": (["--seeds=0"], "--seeds count must be at least 1"),
+    "over_memory": (["--memory_limit_mb=1", "--width=1024"], "would need about"),
     "different_run": ([], "already holds a run"),
     "resume_different_run": (["--resume", "--sigmas=3"], "holds a different run: --sigmas"),
 }

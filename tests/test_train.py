@@ -100,3 +100,19 @@ def test_bad_settings_are_refused():
         train.train_stack(SPECS[:1], MEMORIZE, train.TrainConfig(steps=1, batch_size=1000))
     with pytest.raises(ValueError, match="one shape"):
         train.train_stack([SPECS[0], sweep.ModelSpec("none")], MEMORIZE, MINIBATCH)
+
+
+@pytest.mark.parametrize("count,batchnorm,mapping_size", [(1, True, 64), (3, True, 64), (4, False, 16)])
+def test_memory_estimate_matches_xla_buffer_assignment(count, batchnorm, mapping_size):
+    split = data.make_split(data.load_image(size=32), "memorize")
+    config = train.TrainConfig(width=64, batchnorm=batchnorm)
+    specs = [sweep.ModelSpec("gaussian", mapping_size=mapping_size, seed=i) for i in range(count)]
+    compiled, _ = train.compile_chunk(specs, split, config, num_steps=2)
+    estimate = train.memory_estimate(count, 2 * mapping_size, 32 * 32, config, 3, train.models_at_once(count))
+    assert 0.8 < estimate / train.peak_bytes(compiled) < 1.25
+
+
+def test_max_stack_splits_groups():
+    specs = sweep.make_grid(["none", "gaussian"], sigmas=[1, 2, 3], seeds=[0, 1])
+    assert sweep.group_specs(specs) == [[0, 1], [2, 3, 4, 5, 6, 7]]
+    assert sweep.group_specs(specs, max_stack=4) == [[0, 1], [2, 3, 4, 5], [6, 7]]
