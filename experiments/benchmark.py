@@ -10,7 +10,8 @@ ratio to the machine's fp32 matmul peak measured in the same process; the
 program's memory (XLA's buffer assignment); and the speed-up over the same
 K models trained one after another, (a) by the one-model step called in a
 Python loop and (b) by the one-model ``lax.scan`` program. Each time is the
-median of --repeats measurements, with the spread (max - min) / median.
+median of --repeats measurements, with the spread (max - min) / median; the
+matmul peak is measured again right before each row.
 Cells whose estimated time exceeds --budget_s are skipped and say so.
 """
 
@@ -37,6 +38,7 @@ flags.DEFINE_string("out", "results/benchmark", "Output path without extension (
 FLAGS = flags.FLAGS
 
 MAPPING_SIZE = 256
+PEAK_GUESS_GFLOPS = 100.0  # only to choose steps per dispatch and to skip cells over the budget
 
 
 def timed(fn, repeats):
@@ -73,12 +75,12 @@ def chunk_runner(specs, split, config, num_steps):
     return run, compile_s, train.peak_bytes(compiled)
 
 
-def measure(size, k, config, peak, repeats):
+def measure(size, k, config, repeats):
     split = data.make_split(data.load_image(size=size), "memorize")
     points = size * size
     model = train.make_model(config, 3)
     flops = matmul_flops(model, 2 * MAPPING_SIZE, points)  # one model-step
-    est_step_s = flops / (0.5 * peak * 1e9)
+    est_step_s = flops / (0.5 * PEAK_GUESS_GFLOPS * 1e9)
     steps = int(np.clip(FLAGS.dispatch_s / (est_step_s * k), 1, 100))
     base_k = min(k, FLAGS.baseline_models)
     estimate = (repeats + 1) * steps * est_step_s * (k + 2 * base_k)
@@ -89,6 +91,7 @@ def measure(size, k, config, peak, repeats):
     specs = [sweep.ModelSpec("gaussian", mapping_size=MAPPING_SIZE, seed=i) for i in range(k)]
 
     run, compile_s, memory = chunk_runner(specs, split, config, steps)
+    peak, peak_spread = matmul_peak(repeats)  # next to the measurement: this machine's speed drifts
     median, spread = timed(run, repeats)
     per_model_step = median / (k * steps)
 
@@ -117,6 +120,8 @@ def measure(size, k, config, peak, repeats):
         "spread": spread,
         "model_steps_per_s": 1.0 / per_model_step,
         "gflops": gflops,
+        "peak_gflops": peak,
+        "peak_spread": peak_spread,
         "peak_fraction": gflops / peak,
         "memory_mb": memory / 2**20,
         "memory_mb_per_model": memory / 2**20 / k,
@@ -130,9 +135,11 @@ def measure(size, k, config, peak, repeats):
 
 
 def markdown(report):
-    lines = [f"Device: {report['device_kind']} x {report['device_count']} ({report['platform']}); "
-             f"fp32 matmul peak measured in the same process: {report['peak_gflops']:.1f} GFLOP/s "
-             f"(4096 x 4096, spread {report['peak_spread']:.0%}).",
+    peaks = [row["peak_gflops"] for row in report["rows"] if "peak_gflops" in row] or [float("nan")]
+    lines = [f"Device: {report['device_kind']} x {report['device_count']} ({report['platform']}). "
+             "The fp32 matmul peak (4096 x 4096) is measured in the same process right before each row's "
+             f"timing, because this machine's speed drifts: {min(peaks):.0f} to {max(peaks):.0f} GFLOP/s "
+             "over the run.",
              "",
              "Gaussian features m = 256, MLP 4 x 256 with BatchNorm, full batch, fp32. Times are medians of "
              f"{report['repeats']} runs; spread = (max - min) / median. Speed-ups compare model-steps/s of the "
@@ -140,16 +147,16 @@ def markdown(report):
              "loop, and by the one-model `lax.scan` program.",
              "",
              "| size | K | steps/dispatch | compile s | ms / model-step (spread) | model-steps/s | GFLOP/s "
-             "| % of peak | memory MB (per model) | vs Python loop | vs scan loop |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| peak GFLOP/s | % of peak | memory MB (per model) | vs Python loop | vs scan loop |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in report["rows"]:
         if "skipped" in row:
-            lines.append(f"| {row['size']} | {row['models']} | | | skipped: {row['skipped']} | | | | | | |")
+            lines.append(f"| {row['size']} | {row['models']} | | | skipped: {row['skipped']} | | | | | | | |")
             continue
         lines.append(
             f"| {row['size']} | {row['models']} | {row['steps_per_dispatch']} | {row['compile_s']:.1f} "
             f"| {row['s_per_model_step'] * 1e3:.2f} ({row['spread']:.0%}) | {row['model_steps_per_s']:.1f} "
-            f"| {row['gflops']:.1f} | {row['peak_fraction']:.0%} "
+            f"| {row['gflops']:.1f} | {row['peak_gflops']:.0f} | {row['peak_fraction']:.0%} "
             f"| {row['memory_mb']:.0f} ({row['memory_mb_per_model']:.0f}) "
             f"| {row['speedup_vs_python_loop']:.2f}x | {row['speedup_vs_scan_loop']:.2f}x |")
     lines += ["", f"Command: `{report['command']}` ({report['wall_s'] / 60:.1f} min)."]
@@ -170,12 +177,10 @@ def main(argv):
         sys.exit(2)
     started = time.perf_counter()
     config = train.TrainConfig()
-    peak, peak_spread = matmul_peak(FLAGS.repeats)
-    print(f"fp32 matmul peak: {peak:.1f} GFLOP/s")
     rows = []
     for size in sizes:
         for k in counts:
-            row = measure(size, k, config, peak, FLAGS.repeats)
+            row = measure(size, k, config, FLAGS.repeats)
             rows.append(row)
             if "skipped" in row:
                 print(f"size {size} K {k}: skipped ({row['skipped']})")
@@ -188,8 +193,7 @@ def main(argv):
     report = {"command": "python -m experiments.benchmark " + " ".join(sys.argv[1:]),
               "device_kind": environment["device_kind"], "device_count": environment["device_count"],
               "platform": environment["platform"], "versions": environment["versions"],
-              "git_commit": environment["git_commit"], "peak_gflops": peak, "peak_spread": peak_spread,
-              "repeats": FLAGS.repeats, "rows": rows, "wall_s": time.perf_counter() - started}
+              "git_commit": environment["git_commit"], "repeats": FLAGS.repeats, "rows": rows, "wall_s": time.perf_counter() - started}
     out = pathlib.Path(FLAGS.out)
     results.write_json(out.with_suffix(".json"), report)
     results.write_text(out.with_suffix(".md"), markdown(report))
