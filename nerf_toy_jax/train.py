@@ -371,10 +371,9 @@ def memory_estimate(count, feature_dim, points, config, channels, models_at_once
       models_at_once: models whose activations are alive together: K under
         ``vmap``, 1 when ``map_models`` runs them one after another.
     """
-    model = make_model(config, channels)
     dims = [feature_dim] + [config.width] * (config.depth - 1) + [channels]
     params = sum(a * b + b for a, b in zip(dims[:-1], dims[1:]))
-    params += 4 * config.width * (config.depth - 1) * model.batchnorm  # scale, bias, mean, var
+    params += 4 * config.width * (config.depth - 1) * config.batchnorm  # scale, bias, mean, var
     per_layer = 3 if config.batchnorm else 2
     kept = per_layer * config.width * (config.depth - 1) + 2 * config.width
     activations = 4 * points * (feature_dim + kept + 2 * channels)
