@@ -99,15 +99,11 @@ def stop_on_signals(log=print):
             signal.signal(number, old)
 
 
-def _feature_dim(spec):
-    return 2 if spec.encoding == "none" else 2 * spec.matrix_rows
-
-
 def stack_flops(specs, split, config):
     """Matmul FLOPs of one training step of each stack of ``sweep.group_specs``."""
     model = train.make_model(config, split.image.shape[-1])
     points = config.batch_size or split.train_pixels[..., 0].size
-    return [sum(matmul_flops(model, _feature_dim(specs[i]), points) for i in group)
+    return [sum(matmul_flops(model, specs[i].feature_dim, points) for i in group)
             for group in sweep.group_specs(specs, config.max_stack)]
 
 
@@ -116,7 +112,7 @@ def stack_memory(specs, split, config):
     mesh = train.model_mesh()
     devices = 1 if mesh is None else mesh.size
     points = config.batch_size or split.train_pixels[..., 0].size
-    return [train.memory_estimate(-(-len(group) // devices), _feature_dim(specs[group[0]]), points, config,
+    return [train.memory_estimate(-(-len(group) // devices), specs[group[0]].feature_dim, points, config,
                                   split.image.shape[-1], train.models_at_once(len(group), mesh))
             for group in sweep.group_specs(specs, config.max_stack)]
 

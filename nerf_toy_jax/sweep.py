@@ -78,6 +78,11 @@ class ModelSpec:
         return {"none": 0, "basic": 2, "positional": 2 * self.positional_freqs,
                 "gaussian": self.mapping_size}[self.encoding]
 
+    @property
+    def feature_dim(self):
+        """Width of this spec's encoded input: 2 coordinates for "none", else 2m."""
+        return 2 if self.encoding == "none" else 2 * self.matrix_rows
+
     def keys(self):
         """Independent PRNG keys (encoding, init, minibatch) derived from ``seed``."""
         return jax.random.split(jax.random.PRNGKey(self.seed), 3)

@@ -306,10 +306,9 @@ def init_stack(specs, split, config):
     if len({spec.stack_key for spec in specs}) != 1:
         raise ValueError("a stack needs specs whose encodings have one shape")
     model = make_model(config, split.image.shape[-1])
-    feature_dim = 2 if specs[0].encoding == "none" else 2 * specs[0].matrix_rows
     keys = jnp.stack([spec.keys() for spec in specs])
     lrs = jnp.asarray([spec.lr for spec in specs], jnp.float32)
-    return map_models(functools.partial(_init_state, model, feature_dim), keys[:, 1], keys[:, 2], lrs)
+    return map_models(functools.partial(_init_state, model, specs[0].feature_dim), keys[:, 1], keys[:, 2], lrs)
 
 
 def _pad(tree, count):
@@ -455,13 +454,14 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
 
     def snapshot():
         joined = {name: np.concatenate(parts, axis=0 if name == "eval_steps" else 1) if parts
-                  else np.zeros((len(specs), 0), np.float32) for name, parts in history.items()}
+                  else np.zeros((count, 0), np.float32) for name, parts in history.items()}
         host, stats = jax.tree_util.tree_map(lambda x: np.asarray(x)[:count], (states, batch_stats))
         return StackResult(
             specs=list(specs), eval_steps=joined["eval_steps"], loss=joined["loss"],
             **{name: joined[name] for name in scores_names}, frames=joined["frames"],
             variables={"params": host.params, "batch_stats": stats},
-            matrices=None if matrices is None else np.asarray(matrices)[:count], diverged=host.diverged, diverged_step=host.diverged_step,
+            matrices=None if matrices is None else np.asarray(matrices)[:count],
+            diverged=host.diverged, diverged_step=host.diverged_step,
             wall_s=previous_wall_s + time.perf_counter() - started, state=host)
 
     if resume_from is None:
