@@ -11,11 +11,13 @@ import sys
 from absl import flags
 
 import experiments
-from nerf_toy_jax import data, encodings, experiment, results, sweep, train
+from experiments.parsing import UsageError, parse_floats, parse_lr_overrides, parse_seeds
+from nerf_toy_jax import data, datasets, encodings, experiment, results, sweep, train
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("image", None, "Image path or http(s) URL. Default: matplotlib's grace_hopper.jpg.")
+flags.DEFINE_string("image", None, "Image path, http(s) URL, or an image of nerf_toy_jax.datasets "
+                    "(natural:NAME, text:INDEX). Default: matplotlib's grace_hopper.jpg.")
 flags.DEFINE_integer("max_pixels", data.MAX_PIXELS, "Refuse larger images unless --size resizes them.")
 flags.DEFINE_float("url_timeout", data.URL_TIMEOUT_S, "Seconds to wait for an image URL to answer.")
 flags.DEFINE_integer("size", 64, "Crop to the central square and resize to SIZE x SIZE pixels; 0 keeps the image.")
@@ -50,43 +52,6 @@ flags.DEFINE_integer("checkpoint_every", 100, "Steps between checkpoints of ever
 
 # Flags that do not change what a run computes: --resume may differ in them.
 NOT_IDENTIFYING = ("overwrite", "resume", "checkpoint_every", "url_timeout", "memory_limit_mb")
-
-
-class UsageError(ValueError):
-    """A bad flag or input; reported as one line with exit status 2."""
-
-
-def parse_seeds(values):
-    """["N"] -> 0..N-1; several values -> those seeds."""
-    try:
-        seeds = [int(value) for value in values]
-    except ValueError:
-        raise UsageError(f"--seeds must be integers, got {','.join(values)}") from None
-    if len(seeds) == 1:
-        if seeds[0] < 1:
-            raise UsageError(f"--seeds count must be at least 1, got {seeds[0]}")
-        return list(range(seeds[0]))
-    if min(seeds) < 0 or len(set(seeds)) != len(seeds):
-        raise UsageError(f"--seeds must be distinct and >= 0, got {','.join(values)}")
-    return seeds
-
-
-def parse_floats(name, values):
-    try:
-        return [float(value) for value in values]
-    except ValueError:
-        raise UsageError(f"--{name} must be numbers, got {','.join(values)}") from None
-
-
-def parse_lr_overrides(values):
-    overrides = {}
-    for item in values:
-        encoding, _, lr = item.partition("=")
-        try:
-            overrides[encoding] = float(lr)
-        except ValueError:
-            raise UsageError(f"--lr_overrides takes encoding=lr pairs, got {item!r}") from None
-    return overrides
 
 
 def specs_from_flags():
@@ -136,8 +101,10 @@ def load_split():
     if FLAGS.size < 0:
         raise UsageError(f"--size must be >= 0, got {FLAGS.size}")
     try:
-        image = data.load_image(FLAGS.image, size=FLAGS.size or None, max_pixels=FLAGS.max_pixels,
-                                timeout=FLAGS.url_timeout)
+        image = datasets.from_source(FLAGS.image, FLAGS.size or None)
+        if image is None:
+            image = data.load_image(FLAGS.image, size=FLAGS.size or None, max_pixels=FLAGS.max_pixels,
+                                    timeout=FLAGS.url_timeout)
     except FileNotFoundError:
         raise UsageError(f"image file not found: {FLAGS.image}") from None
     except IsADirectoryError:

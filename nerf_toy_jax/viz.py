@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from nerf_toy_jax import results  # noqa: E402
+from nerf_toy_jax import protocol, results  # noqa: E402
 
 CAPTION_PX = 14
 
@@ -217,3 +217,42 @@ def psnr_vs_sigma_png(path, rows, nyquist=None):
     axis.grid(alpha=0.3, which="both")
     axis.legend()
     _save(figure, path)
+
+
+def write_reproduction_figures(out):
+    """Regenerates table.md, search.md and reconstructions.png of an ``experiments.reproduce`` folder.
+
+    Reads reproduce.json, rows.json, images/ and reconstructions/.
+    """
+    out = pathlib.Path(out)
+    record = results.load_json(out / "reproduce.json")
+    rows = results.load_json(out / "rows.json")
+    settings = record["settings"]
+    test_rows = [row for row in rows if row["part"] == "test"]
+    header = (f"Command: `{record['command']}` ({record["wall_s"] / 60:.1f} min on "
+              f"{record['environment']['device_kind']}).\n\n"
+              f"{settings['size']} x {settings['size']} px images (the paper: {record['paper_size']}), holdout split, "
+              f"{settings['steps']} steps; test PSNR is the mean ± std over every test image and seed; "
+              "seed std is the mean over images of the std over seeds.\n\n")
+    orderings = "".join(
+        f"- {set_name}: none < basic < positional < gaussian on mean test PSNR: "
+        f"{'holds' if protocol.ordering_holds(test_rows, set_name) else 'does not hold'}\n"
+        for set_name in dict.fromkeys(row["set"] for row in test_rows))
+    results.write_text(out / "table.md", header + protocol.summary_markdown(test_rows) + "\n" + orderings)
+    results.write_text(out / "search.md", protocol.search_markdown([row for row in rows if row["part"] != "test"]))
+
+    encodings = list(dict.fromkeys(row["encoding"] for row in test_rows))
+    first_seed = min(row["seed"] for row in test_rows)
+    images, captions = [], []
+    for set_name, name in dict.fromkeys((row["set"], row["image"]) for row in test_rows):
+        images.append(np.asarray(Image.open(out / "images" / f"{set_name}-{name}.png")))
+        captions.append(f"{set_name} {name}")
+        for encoding in encodings:
+            row = next(row for row in test_rows if (row["set"], row["image"], row["encoding"], row["seed"])
+                       == (set_name, name, encoding, first_seed))
+            images.append(np.asarray(Image.open(out / "reconstructions" / f"{set_name}-{name}-{encoding}.png")))
+            scale = f" scale={row['positional_scale']:g}" if encoding == "positional" else ""
+            captions.append(f"{row['label']}{scale}\n"
+                            f"test PSNR {row['test_psnr']:.2f} dB")
+    image_grid_png(out / "reconstructions.png", images, captions, columns=1 + len(encodings),
+                   title=f"test-image reconstructions at {settings['size']} px (seed {first_seed})")

@@ -1,0 +1,187 @@
+"""Reproduces Table 1 (2D images) of Tancik et al. (2020) on locally made image sets.
+
+    python -m experiments.reproduce                     # CPU default: 64 x 64 images
+    python -m experiments.reproduce --size=512 --seeds=3 --name=reproduce512   # the paper's size, on a GPU
+
+For each image set (natural photographs and rendered text, see
+nerf_toy_jax/datasets.py): first a grid search of the Gaussian sigma and
+the positional scale on the set's validation images, then every encoding x
+seed on each test image with the chosen values; the paper's protocol
+otherwise (nerf_toy_jax/protocol.py): holdout split, 4 x 256 MLP without
+BatchNorm, Adam, 2000 full-batch steps. Writes results/<name>/: table.md
+(mean ± std test PSNR beside the paper's), search.md, rows.json,
+reconstructions.png, reproduce.json, and units/ (one file per image; with
+--resume finished images are not trained again).
+
+The best sigma and scale depend on resolution: they are frequencies in
+cycles per image, and the training grid's Nyquist limit is size / 4.
+"""
+
+import pathlib
+import sys
+import time
+
+import numpy as np
+from absl import app, flags
+
+import experiments
+from experiments.parsing import UsageError, parse_floats, parse_seeds
+from nerf_toy_jax import data, datasets, encodings, protocol, results, train, viz
+
+flags.DEFINE_integer("size", 64, "Image side in pixels (the paper: 512). Train and test grids are size / 2.")
+flags.DEFINE_integer("steps", protocol.STEPS, "Training steps of every model.")
+flags.DEFINE_list("seeds", ["2"], "Test seeds: one number N for 0..N-1, or several seeds.")
+flags.DEFINE_list("sets", list(datasets.SETS), "Image sets.")
+flags.DEFINE_list("encodings", list(encodings.ENCODINGS), "Encodings of the test table.")
+flags.DEFINE_list("sigmas", ["1", "2", "4"], "Gaussian sigmas searched on the validation images.")
+flags.DEFINE_list("positional_scales", ["2", "3", "4"], "Positional scales searched on the validation images.")
+flags.DEFINE_integer("text_images", 4, "Test images of the text set.")
+flags.DEFINE_integer("validation_text_images", 2, "Validation images of the text set.")
+flags.DEFINE_integer("eval_every", 100, "Steps between evaluations.")
+flags.DEFINE_string("name", "reproduce", "Run name; the default output folder is results/<name>.")
+flags.DEFINE_string("out", None, "Output folder. Default: results/<name>.")
+flags.DEFINE_bool("overwrite", False, "Replace an existing reproduction in the output folder.")
+flags.DEFINE_bool("resume", False, "Continue the reproduction in the output folder; finished images are kept.")
+FLAGS = flags.FLAGS
+
+IDENTIFYING = ("size", "steps", "seeds", "sets", "encodings", "sigmas", "positional_scales", "text_images",
+               "validation_text_images", "eval_every")
+
+
+def settings():
+    return {name: FLAGS[name].value for name in IDENTIFYING}
+
+
+def checked_flags():
+    """Validates every flag and the output folder; returns (out, seeds, sigmas, scales). Writes nothing."""
+    for name in FLAGS.sets:
+        if name not in datasets.SETS:
+            raise UsageError(f"unknown image set {name!r}: choose from {', '.join(datasets.SETS)}")
+    for name in FLAGS.encodings:
+        if name not in encodings.ENCODINGS:
+            raise UsageError(f"unknown encoding {name!r}: choose from {', '.join(encodings.ENCODINGS)}")
+    if not FLAGS.sets or not FLAGS.encodings:
+        raise UsageError("--sets and --encodings must not be empty")
+    if FLAGS.size < data.HOLDOUT_MIN_SIDE:
+        raise UsageError(f"--size must be at least {data.HOLDOUT_MIN_SIDE} for the holdout split, got {FLAGS.size}")
+    for name in ("steps", "eval_every", "text_images", "validation_text_images"):
+        if FLAGS[name].value < 1:
+            raise UsageError(f"--{name} must be positive, got {FLAGS[name].value}")
+    seeds = parse_seeds(FLAGS.seeds)
+    sigmas = parse_floats("sigmas", FLAGS.sigmas)
+    scales = parse_floats("positional_scales", FLAGS.positional_scales)
+    if not sigmas or not scales or min(sigmas) <= 0 or min(scales) < 0:
+        raise UsageError("--sigmas must be positive and --positional_scales >= 0, and neither empty")
+    if "natural" in FLAGS.sets:
+        datasets.natural_path("astronaut")  # scikit-image is there
+    out = pathlib.Path(FLAGS.out or pathlib.Path("results") / FLAGS.name)
+    if FLAGS.resume and FLAGS.overwrite:
+        raise UsageError("--resume and --overwrite exclude each other")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output folder {out} exists and is not a folder")
+    if FLAGS.resume:
+        if not (out / "reproduce.json").is_file():
+            raise UsageError(f"nothing to resume: {out} holds no reproduction (no reproduce.json)")
+        saved = results.load_json(out / "reproduce.json")["settings"]
+        changed = [name for name in IDENTIFYING if saved.get(name) != settings()[name]]
+        if changed:
+            raise UsageError(f"{out} holds a different reproduction: --{changed[0]} was {saved.get(changed[0])!r}, "
+                             f"now {settings()[changed[0]]!r}; resume with the same flags")
+    elif out.is_dir() and any(out.iterdir()) and not FLAGS.overwrite:
+        raise UsageError(f"output folder {out} is not empty: pass --overwrite to replace it, --resume to continue "
+                         "it, or choose another --out/--name")
+    return out, seeds, sigmas, scales
+
+
+def train_image(out, phase, set_name, part, name, specs, config):
+    """Trains ``specs`` on one image (holdout split) and stores its rows in units/; reuses stored rows."""
+    path = out / "units" / f"{phase}-{set_name}-{name}.json"
+    if path.is_file():
+        return results.load_json(path), 0.0
+    started = time.perf_counter()
+    image = datasets.load(set_name, part, name, FLAGS.size)
+    split = data.make_split(image, "holdout")
+    stacks = train.train_sweep(specs, split, config)
+    rows = [{**row, "set": set_name, "part": part, "image": name} for row in results.model_rows(stacks)]
+    if phase == "test":
+        results.write_png(out / "images" / f"{set_name}-{name}.png", image)
+        first_seed = min(spec.seed for spec in specs)
+        for index, (spec, stack, k) in enumerate(results.ordered(stacks)):
+            if spec.seed == first_seed:
+                variables, matrix = results.model_variables(stack, k)
+                prediction = train.render(config, image.shape[-1], variables, matrix, FLAGS.size, FLAGS.size)
+                results.write_png(out / "reconstructions" / f"{set_name}-{name}-{spec.encoding}.png", prediction)
+    results.write_json(path, rows)
+    return rows, time.perf_counter() - started
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    experiments.quiet_logs()
+    try:
+        out, seeds, sigmas, scales = checked_flags()
+    except ValueError as error:
+        print(f"reproduce.py: error: {error}", file=sys.stderr)
+        sys.exit(2)
+    if FLAGS.overwrite:
+        results.clear_run(out)
+        for sub in ("units", "images", "reconstructions"):
+            for path in sorted((out / sub).glob("*")) if (out / sub).is_dir() else []:
+                path.unlink()
+    config = train.TrainConfig(steps=FLAGS.steps, eval_every=FLAGS.eval_every, batchnorm=False,
+                               frame_size=FLAGS.size)
+    started = time.perf_counter()
+    previous_s = results.load_json(out / "reproduce.json")["wall_s"] if FLAGS.resume else 0.0
+    record = {"settings": settings(), "command": " ".join(["python", "-m", "experiments.reproduce", *sys.argv[1:]]),
+              "paper_size": protocol.PAPER_SIZE, "choices": {}, "wall_s": previous_s,
+              "environment": results.environment()}
+    results.write_json(out / "reproduce.json", record)
+
+    names = {(set_name, part): datasets.image_names(
+        set_name, part, FLAGS.text_images if part == "test" else FLAGS.validation_text_images)
+        for set_name in FLAGS.sets for part in datasets.PARTS}
+    units = sum(len(v) for v in names.values())
+    print(f"reproducing Tancik et al. (2020) Table 1 at {FLAGS.size} x {FLAGS.size} px (the paper: "
+          f"{protocol.PAPER_SIZE}); holdout split, training grid Nyquist {FLAGS.size // 4} cycles per image; "
+          f"{FLAGS.steps} steps; {units} images; writing {out}")
+    done = 0
+    all_rows = []
+    for set_name in FLAGS.sets:
+        search_rows = []
+        for name in names[(set_name, "validation")]:
+            rows, seconds = train_image(out, "search", set_name, "validation", name,
+                                        protocol.search_specs(sigmas, scales), config)
+            search_rows += rows
+            done += 1
+            progress(done, units, started, f"search {set_name}/{name}", rows, seconds)
+        choices = protocol.best_choices(search_rows)
+        record["choices"][set_name] = choices
+        print(f"{set_name}: chose sigma {choices['sigma']:g}, positional scale {choices['positional_scale']:g}")
+        specs = protocol.test_specs(set_name, FLAGS.encodings, seeds, choices)
+        all_rows += search_rows
+        for name in names[(set_name, "test")]:
+            rows, seconds = train_image(out, "test", set_name, "test", name, specs, config)
+            all_rows += rows
+            done += 1
+            progress(done, units, started, f"test {set_name}/{name}", rows, seconds)
+    record["wall_s"] = round(previous_s + time.perf_counter() - started, 1)
+    results.write_json(out / "rows.json", all_rows)
+    results.write_json(out / "reproduce.json", record)
+    viz.write_reproduction_figures(out)
+    print()
+    print((out / "table.md").read_text())
+    print(f"results in {out}: table.md, search.md, reconstructions.png")
+
+
+def progress(done, total, started, what, rows, seconds):
+    elapsed = time.perf_counter() - started
+    best = max(rows, key=lambda row: row["test_psnr"])
+    diverged = sum(row["diverged"] for row in rows)
+    print(f"[{done}/{total}] {what}: {len(rows)} models in {seconds:.0f} s{' (stored)' if not seconds else ''}, "
+          f"best test PSNR {best['test_psnr']:.2f} dB ({best['label']})"
+          f"{f', {diverged} diverged' if diverged else ''} | elapsed {elapsed / 60:.1f} min", flush=True)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,140 @@
+"""The 2D image-regression protocol of Tancik et al. (2020), Table 1, and its bookkeeping.
+
+Protocol: holdout split (train on pixels [::2, ::2], test on [1::2, 1::2]);
+MLP 4 x 256, ReLU, sigmoid output, no BatchNorm; Adam, 2000 full-batch
+steps, lr 1e-3 (1e-2 for "none" and "basic" on the natural set); m = 256
+rows of B (positional: 128 frequencies per axis); sigma and the positional
+scale chosen by grid search on separate validation images.
+
+Rows are per-model dicts as in ``results.model_rows``, tagged with the image
+set, part and image name.
+"""
+
+import math
+
+import numpy as np
+
+from nerf_toy_jax import sweep
+
+# Test PSNR (dB), mean over 16 images each, at 512 x 512 (Tancik et al. 2020, Table 1).
+PAPER = {
+    "natural": {"none": 19.32, "basic": 21.72, "positional": 24.95, "gaussian": 25.57},
+    "text": {"none": 18.40, "basic": 20.48, "positional": 27.57, "gaussian": 30.47},
+}
+PAPER_CHOICES = {"natural": {"sigma": 10.0, "positional_scale": 6.0},
+                 "text": {"sigma": 14.0, "positional_scale": 5.0}}
+PAPER_SIZE = 512
+STEPS = 2000
+LR = 1e-3
+HIGH_LR = {"natural": {"none": 1e-2, "basic": 1e-2}, "text": {}}
+MAPPING_SIZE = 256
+SEARCHED = {"gaussian": "sigma", "positional": "positional_scale"}
+
+
+def search_specs(sigmas, positional_scales, lr=LR):
+    """The validation grid: Gaussian at every sigma and positional at every scale, seed 0."""
+    return ([sweep.ModelSpec("gaussian", sigma=float(s), mapping_size=MAPPING_SIZE, seed=0, lr=lr) for s in sigmas]
+            + [sweep.ModelSpec("positional", positional_freqs=MAPPING_SIZE // 2, positional_scale=float(s), seed=0,
+                               lr=lr) for s in positional_scales])
+
+
+def best_choices(rows):
+    """The searched value of each encoding with the best mean test PSNR over the validation images.
+
+    Args:
+      rows: search rows of one image set.
+
+    Returns:
+      {"sigma": best sigma, "positional_scale": best scale}; diverged models count as -inf.
+    """
+    choices = {}
+    for encoding, parameter in SEARCHED.items():
+        values = sorted({row[parameter] for row in rows if row["encoding"] == encoding})
+        if not values:
+            continue
+        means = [np.mean([-math.inf if row["diverged"] else row["test_psnr"] for row in rows
+                          if row["encoding"] == encoding and row[parameter] == value]) for value in values]
+        choices[parameter] = values[int(np.argmax(means))]
+    return choices
+
+
+def test_specs(set_name, encoding_names, seeds, choices):
+    """The test models of one set: every encoding x seed, with the searched choices and the paper's lrs."""
+    specs = []
+    for name in encoding_names:
+        for seed in seeds:
+            specs.append(sweep.ModelSpec(
+                name, sigma=choices.get("sigma", PAPER_CHOICES[set_name]["sigma"]), mapping_size=MAPPING_SIZE,
+                positional_freqs=MAPPING_SIZE // 2,
+                positional_scale=choices.get("positional_scale", PAPER_CHOICES[set_name]["positional_scale"]),
+                seed=int(seed), lr=HIGH_LR[set_name].get(name, LR)))
+    return specs
+
+
+def summary(rows):
+    """Per (set, encoding): test and train PSNR mean ± std over all images and seeds, the mean
+    over images of the std over seeds, counts, and the paper's number.
+
+    Returns:
+      list of dicts in set order, then encoding order of first appearance.
+    """
+    table = []
+    keys = list(dict.fromkeys((row["set"], row["encoding"]) for row in rows))
+    for set_name, encoding in keys:
+        members = [row for row in rows if (row["set"], row["encoding"]) == (set_name, encoding)]
+        alive = [row for row in members if not row["diverged"]]
+        images = sorted({row["image"] for row in alive})
+        seed_std = [np.std([row["test_psnr"] for row in alive if row["image"] == image]) for image in images]
+        test = np.asarray([row["test_psnr"] for row in alive])
+        train = np.asarray([row["train_psnr"] for row in alive])
+        parameter = SEARCHED.get(encoding)
+        table.append({
+            "set": set_name, "encoding": encoding,
+            "parameter": None if parameter is None else f"{'sigma' if parameter == 'sigma' else 'scale'} "
+                                                         f"{members[0][parameter]:g}",
+            "lr": members[0]["lr"], "images": len(images), "models": len(members),
+            "diverged": len(members) - len(alive),
+            "test_psnr": (float(test.mean()), float(test.std())) if len(test) else (math.nan, math.nan),
+            "train_psnr": (float(train.mean()), float(train.std())) if len(train) else (math.nan, math.nan),
+            "seed_std": float(np.mean(seed_std)) if seed_std else math.nan,
+            "paper": PAPER[set_name].get(encoding),
+        })
+    return table
+
+
+def summary_markdown(rows):
+    """``summary`` as a Markdown table beside the paper's Table 1."""
+    lines = ["| set | encoding | chosen | lr | images x seeds | test PSNR (dB) | seed std | train PSNR (dB) "
+             "| paper (512 px) |", "|---|---|---|---|---|---|---|---|---|"]
+    for entry in summary(rows):
+        paper = "" if entry["paper"] is None else f"{entry['paper']:.2f}"
+        diverged = f" ({entry['diverged']} diverged)" if entry["diverged"] else ""
+        lines.append(
+            f"| {entry['set']} | {entry['encoding']} | {entry['parameter'] or ''} | {entry['lr']:g} | "
+            f"{entry['images']} x {entry['models'] // max(entry['images'], 1)}{diverged} | "
+            f"{entry['test_psnr'][0]:.2f} ± {entry['test_psnr'][1]:.2f} | {entry['seed_std']:.2f} | "
+            f"{entry['train_psnr'][0]:.2f} ± {entry['train_psnr'][1]:.2f} | {paper} |")
+    return "\n".join(lines) + "\n"
+
+
+def search_markdown(rows):
+    """Validation test PSNR (mean over validation images) of every searched value, per set."""
+    lines = ["| set | encoding | value | validation test PSNR (dB) | chosen |", "|---|---|---|---|---|"]
+    for set_name in dict.fromkeys(row["set"] for row in rows):
+        set_rows = [row for row in rows if row["set"] == set_name]
+        choices = best_choices(set_rows)
+        for encoding, parameter in SEARCHED.items():
+            for value in sorted({row[parameter] for row in set_rows if row["encoding"] == encoding}):
+                values = [row["test_psnr"] for row in set_rows
+                          if row["encoding"] == encoding and row[parameter] == value and not row["diverged"]]
+                mark = "**yes**" if choices.get(parameter) == value else ""
+                lines.append(f"| {set_name} | {encoding} | {parameter.replace('positional_', '')} {value:g} | "
+                             f"{np.mean(values) if values else math.nan:.2f} | {mark} |")
+    return "\n".join(lines) + "\n"
+
+
+def ordering_holds(rows, set_name, order=("none", "basic", "positional", "gaussian")):
+    """Whether mean test PSNR increases along ``order`` on ``set_name`` (encodings absent are skipped)."""
+    means = {entry["encoding"]: entry["test_psnr"][0] for entry in summary(rows) if entry["set"] == set_name}
+    present = [means[name] for name in order if name in means]
+    return all(a < b for a, b in zip(present[:-1], present[1:]))
