@@ -229,7 +229,7 @@ def write_reproduction_figures(out):
     rows = results.load_json(out / "rows.json")
     settings = record["settings"]
     test_rows = [row for row in rows if row["part"] == "test"]
-    header = (f"Command: `{record['command']}` ({record["wall_s"] / 60:.1f} min on "
+    header = (f"Command: `{record['command']}` ({record['wall_s'] / 60:.1f} min on "
               f"{record['environment']['device_kind']}).\n\n"
               f"{settings['size']} x {settings['size']} px images (the paper: {record['paper_size']}), holdout split, "
               f"{settings['steps']} steps; test PSNR is the mean ± std over every test image and seed; "
