@@ -6,6 +6,7 @@ axes; they ``jit`` and ``vmap``.
 
 import dm_pix
 import jax.numpy as jnp
+import numpy as np
 
 SSIM_WINDOW = 11  # taps of the Gaussian window
 SSIM_SIGMA = 1.5  # its standard deviation in pixels
@@ -36,3 +37,20 @@ def ssim(a, b):
     if min(a.shape[-3], a.shape[-2]) < SSIM_WINDOW:
         return jnp.full(a.shape[:-3], jnp.nan, jnp.float32)
     return dm_pix.ssim(a, b, max_val=1.0, filter_size=SSIM_WINDOW, filter_sigma=SSIM_SIGMA)
+
+
+def first_reaching(eval_steps, curves, threshold):
+    """The first evaluated step at which each curve reaches ``threshold``.
+
+    Args:
+      eval_steps: int [E] steps of the evaluations.
+      curves: float [M, E] values (e.g. train PSNR), NaN where diverged.
+      threshold: the value to reach (>=).
+
+    Returns:
+      float64 [M]: the step, or NaN where the curve never reaches it.
+    """
+    curves = np.nan_to_num(np.asarray(curves, np.float64), nan=-np.inf)
+    reached = curves >= threshold
+    first = np.argmax(reached, axis=1)
+    return np.where(reached.any(axis=1), np.asarray(eval_steps, np.float64)[first], np.nan)

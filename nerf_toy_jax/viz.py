@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from nerf_toy_jax import protocol, results  # noqa: E402
+from nerf_toy_jax import metrics, protocol, results  # noqa: E402
 
 CAPTION_PX = 14
 
@@ -256,3 +256,84 @@ def write_reproduction_figures(out):
                             f"test PSNR {row['test_psnr']:.2f} dB")
     image_grid_png(out / "reconstructions.png", images, captions, columns=1 + len(encodings),
                    title=f"test-image reconstructions at {settings['size']} px (seed {first_seed})")
+
+
+def ntk_png(path, record):
+    """NTK eigenvalue spectra (left) and centre profiles (right) of ``experiments.ntk``'s ntk.json."""
+    kernels = record["kernels"]
+    points = record["points"]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    x = np.arange(points) / points
+    for label, entry in kernels.items():
+        spectrum = np.maximum(np.asarray(entry["spectrum"]), 1e-12)
+        left.plot(np.arange(1, len(spectrum) + 1), spectrum, label=label)
+        right.plot(x, entry["profile"], label=label)
+    left.set(xscale="log", yscale="log", ylim=(1e-9, 2), xlabel="eigenvalue index",
+             ylabel="eigenvalue / largest", title="NTK eigenvalue spectrum at initialisation")
+    right.set(xlabel="x", ylabel="k(x, 0.5) / k(0.5, 0.5)", title="NTK profile around x = 0.5")
+    for axis in (left, right):
+        axis.grid(alpha=0.3, which="both")
+    right.legend(fontsize=8)
+    figure.suptitle(f"empirical NTK of the 4 x 256 ReLU MLP on {points} points in [0, 1), 1D", fontsize=10)
+    _save(figure, path)
+
+
+def _cell(values, digits=2):
+    values = np.asarray(values, np.float64)
+    values = values[np.isfinite(values)]
+    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}" if len(values) else "-"
+
+
+def write_batchnorm_figures(out, thresholds):
+    """table.md and curves.png of an ``experiments.batchnorm`` folder, from rows.json and history.npz.
+
+    Args:
+      thresholds: train PSNRs (dB); the table gives the first evaluated step
+        reaching each, mean over the seeds that reach it (with their count).
+    """
+    out = pathlib.Path(out)
+    rows = results.load_json(out / "rows.json")
+    record = results.load_json(out / "batchnorm.json")
+    with np.load(out / "history.npz") as stored:
+        history = {name: stored[name] for name in stored.files}
+    steps_to = {t: metrics.first_reaching(history["eval_steps"], history["train_psnr"], t) for t in thresholds}
+    lines = [f"Command: `{record['command']}` ({record['wall_s'] / 60:.1f} min on "
+             f"{record['environment']['device_kind']}); {record['size']} x {record['size']} px, "
+             f"{record['steps']} steps; mean ± std over seeds.", "",
+             "| split | encoding | BatchNorm | train PSNR (dB) | test PSNR (dB) | "
+             + " | ".join(f"steps to {t:g} dB (seeds)" for t in thresholds) + " |",
+             "|---|---|---|---|---|" + "---|" * len(thresholds)]
+    keys = list(dict.fromkeys((row["split"], row["encoding"], row["batchnorm"]) for row in rows))
+    encodings = list(dict.fromkeys(row["encoding"] for row in rows))
+    splits = list(dict.fromkeys(row["split"] for row in rows))
+    for split, encoding, batchnorm in sorted(keys, key=lambda k: (splits.index(k[0]), encodings.index(k[1]), not k[2])):
+        members = [i for i, row in enumerate(rows) if (row["split"], row["encoding"], row["batchnorm"])
+                   == (split, encoding, batchnorm)]
+        reach = []
+        for t in thresholds:
+            values = steps_to[t][members]
+            count = int(np.isfinite(values).sum())
+            reach.append(f"{np.nanmean(values):.0f} ({count}/{len(members)})" if count else f"- (0/{len(members)})")
+        lines.append(f"| {split} | {rows[members[0]]['label']} | {'yes' if batchnorm else 'no'} | "
+                     f"{_cell([rows[i]['train_psnr'] for i in members])} | "
+                     f"{_cell([rows[i]['test_psnr'] for i in members])} | " + " | ".join(reach) + " |")
+    results.write_text(out / "table.md", "\n".join(lines) + "\n")
+
+    figure, axes = plt.subplots(1, len(splits), figsize=(6 * len(splits), 4.2), squeeze=False)
+    colours = {}
+    for axis, split in zip(axes[0], splits):
+        for encoding in encodings:
+            colour = colours.setdefault(encoding, f"C{len(colours)}")
+            for batchnorm, style in ((True, "-"), (False, "--")):
+                members = [i for i, row in enumerate(rows)
+                           if (row["split"], row["encoding"], row["batchnorm"]) == (split, encoding, batchnorm)]
+                name = "train_psnr" if split == "memorize" else "test_psnr"
+                mean, _ = _mean_std(history[name][members])
+                axis.plot(history["eval_steps"], mean, style, color=colour,
+                          label=f"{rows[members[0]]['label']}, {'BN' if batchnorm else 'no BN'}")
+        axis.set(xlabel="step", ylabel="train PSNR (dB)" if split == "memorize" else "test PSNR (dB)",
+                 title=f"{split} split: {'train = test' if split == 'memorize' else 'held-out pixels'}")
+        axis.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, ncol=2)
+    figure.suptitle("BatchNorm (solid) against none (dashed), mean over seeds", fontsize=10)
+    _save(figure, out / "curves.png")

@@ -47,3 +47,9 @@ def test_metrics_vmap_over_models():
     batched = jax.vmap(metrics.ssim)(clean, noisy)
     assert batched.shape == (4,)
     np.testing.assert_allclose(batched[2], metrics.ssim(clean[2], noisy[2]), rtol=1e-6)
+
+
+def test_first_reaching():
+    steps = np.array([0, 10, 20, 30])
+    curves = np.array([[5.0, 24.0, 26.0, 31.0], [5.0, 10.0, np.nan, np.nan], [25.0, 20.0, 20.0, 20.0]])
+    np.testing.assert_array_equal(metrics.first_reaching(steps, curves, 25.0), [20.0, np.nan, 0.0])

@@ -1,0 +1,55 @@
+"""Bookkeeping of the Table 1 protocol: the search choice, the test specs, the summary."""
+
+import math
+
+import numpy as np
+
+from nerf_toy_jax import protocol
+
+
+def row(set_name, encoding, image, seed, test, train=30.0, diverged=False, sigma=None, scale=None, lr=1e-3):
+    return {"set": set_name, "encoding": encoding, "label": encoding, "image": image, "seed": seed,
+            "test_psnr": test, "train_psnr": train, "diverged": diverged, "sigma": sigma,
+            "positional_scale": scale, "lr": lr}
+
+
+def test_best_choices_take_the_best_mean_over_images_and_skip_diverged():
+    rows = [row("text", "gaussian", "a", 0, 20.0, sigma=1.0), row("text", "gaussian", "b", 0, 30.0, sigma=1.0),
+            row("text", "gaussian", "a", 0, 24.0, sigma=2.0), row("text", "gaussian", "b", 0, 24.0, sigma=2.0),
+            row("text", "gaussian", "a", 0, 40.0, sigma=4.0), row("text", "gaussian", "b", 0, 0.0, sigma=4.0,
+                                                                   diverged=True),
+            row("text", "positional", "a", 0, 22.0, scale=3.0), row("text", "positional", "a", 0, 21.0, scale=5.0)]
+    assert protocol.best_choices(rows) == {"sigma": 1.0, "positional_scale": 3.0}
+
+
+def test_search_and_test_specs_follow_the_paper():
+    search = protocol.search_specs([1, 2], [3])
+    assert [(s.encoding, s.sigma, s.positional_scale, s.seed) for s in search] == [
+        ("gaussian", 1.0, 6.0, 0), ("gaussian", 2.0, 6.0, 0), ("positional", 10.0, 3.0, 0)]
+    assert all(s.matrix_rows == 256 for s in search)  # m = 256; positional: 128 frequencies per axis
+    natural = protocol.test_specs("natural", ["none", "basic", "positional", "gaussian"], [0, 1],
+                                  {"sigma": 2.0, "positional_scale": 3.0})
+    assert [(s.encoding, s.seed, s.lr) for s in natural] == [
+        ("none", 0, 1e-2), ("none", 1, 1e-2), ("basic", 0, 1e-2), ("basic", 1, 1e-2),
+        ("positional", 0, 1e-3), ("positional", 1, 1e-3), ("gaussian", 0, 1e-3), ("gaussian", 1, 1e-3)]
+    assert natural[-1].sigma == 2.0 and natural[4].positional_scale == 3.0
+    assert all(s.lr == 1e-3 for s in protocol.test_specs("text", ["none", "basic"], [0], {}))
+
+
+def test_summary_statistics_and_ordering():
+    rows = [row("natural", "none", image, seed, test) for image, seed, test in
+            (("a", 0, 18.0), ("a", 1, 19.0), ("b", 0, 20.0), ("b", 1, 23.0))]
+    rows += [row("natural", "gaussian", "a", 0, 25.0, sigma=2.0), row("natural", "gaussian", "b", 0, 27.0, sigma=2.0),
+             row("natural", "gaussian", "b", 1, 99.0, sigma=2.0, diverged=True)]
+    entries = protocol.summary(rows)
+    none = entries[0]
+    tests = np.array([18.0, 19.0, 20.0, 23.0])
+    assert none["test_psnr"] == (tests.mean(), tests.std())
+    assert math.isclose(none["seed_std"], np.mean([0.5, 1.5]))
+    assert none["paper"] == 19.32 and none["images"] == 2
+    gaussian = entries[1]
+    assert gaussian["diverged"] == 1 and gaussian["test_psnr"][0] == 26.0 and gaussian["parameter"] == "sigma 2"
+    assert protocol.ordering_holds(rows, "natural")
+    assert not protocol.ordering_holds(rows, "natural", order=("gaussian", "none"))
+    table = protocol.summary_markdown(rows)
+    assert "| natural | none |" in table and "19.32" in table and "(1 diverged)" in table

@@ -1,0 +1,110 @@
+"""End-to-end: experiments/reproduce.py, batchnorm.py and ntk.py on tiny settings; bad input exits 2."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPRODUCE = ["--size=8", "--steps=4", "--eval_every=2", "--sets=text", "--text_images=2",
+             "--validation_text_images=1", "--encodings=none,gaussian", "--sigmas=1,2", "--positional_scales=2",
+             "--seeds=1"]
+
+
+def run(program, *args):
+    return subprocess.run([sys.executable, "-m", f"experiments.{program}", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def reproduction(tmp_path_factory):
+    out = tmp_path_factory.mktemp("science") / "reproduce"
+    completed = run("reproduce", *REPRODUCE, f"--out={out}")
+    assert completed.returncode == 0, completed.stderr
+    return out, completed.stdout
+
+
+def test_reproduce_writes_the_table_beside_the_paper(reproduction):
+    out, stdout = reproduction
+    rows = json.loads((out / "rows.json").read_text())
+    search = [row for row in rows if row["part"] == "validation"]
+    test = [row for row in rows if row["part"] == "test"]
+    assert sorted((row["encoding"], row["sigma"] if row["encoding"] == "gaussian" else row["positional_scale"])
+                  for row in search) == [("gaussian", 1.0), ("gaussian", 2.0), ("positional", 2.0)]
+    assert sorted((row["image"], row["encoding"]) for row in test) == [
+        ("0", "gaussian"), ("0", "none"), ("1", "gaussian"), ("1", "none")]
+    record = json.loads((out / "reproduce.json").read_text())
+    chosen = record["choices"]["text"]["sigma"]
+    assert all(row["sigma"] == chosen for row in test if row["encoding"] == "gaussian")
+    table = (out / "table.md").read_text()
+    assert "| text | none |" in table and "18.40" in table and "30.47" in table and "8 x 8 px" in table
+    assert "chose sigma" in stdout
+    with Image.open(out / "reconstructions.png") as picture:
+        assert picture.size[0] > 3 * 100  # original + 2 encodings side by side
+
+
+def test_reproduce_resume_reuses_finished_images(reproduction):
+    out, _ = reproduction
+    before = (out / "rows.json").read_text()
+    completed = run("reproduce", *REPRODUCE, f"--out={out}", "--resume")
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.count("(stored)") == 3
+    assert (out / "rows.json").read_text() == before
+    changed = run("reproduce", *REPRODUCE[:-1], "--seeds=2", f"--out={out}", "--resume")
+    assert changed.returncode == 2 and "--seeds was ['1']" in changed.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--sets=faces"], "unknown image set 'faces'"),
+    (["--encodings=none,wavelet"], "unknown encoding 'wavelet'"),
+    (["--size=2"], "--size must be at least 4"),
+    (["--sigmas=0,1"], "--sigmas must be positive"),
+    (["--steps=0"], "--steps must be positive"),
+])
+def test_reproduce_bad_flags_exit_2_before_compute(tmp_path, args, message):
+    completed = run("reproduce", *REPRODUCE, f"--out={tmp_path / 'r'}", *args)
+    assert completed.returncode == 2 and message in completed.stderr
+    assert len(completed.stderr.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
+
+
+def test_reproduce_refuses_a_non_empty_folder(reproduction):
+    out, _ = reproduction
+    before = (out / "rows.json").read_text()
+    completed = run("reproduce", *REPRODUCE, f"--out={out}")
+    assert completed.returncode == 2 and "is not empty" in completed.stderr
+    assert (out / "rows.json").read_text() == before
+
+
+def test_batchnorm_ablation_table(tmp_path):
+    out = tmp_path / "bn"
+    completed = run("batchnorm", "--size=8", "--steps=4", "--eval_every=2", "--encodings=none,basic", "--seeds=1",
+                    "--thresholds=5,60", f"--out={out}")
+    assert completed.returncode == 0, completed.stderr
+    rows = json.loads((out / "rows.json").read_text())
+    assert sorted({(row["split"], row["batchnorm"]) for row in rows}) == [
+        ("holdout", False), ("holdout", True), ("memorize", False), ("memorize", True)]
+    table = (out / "table.md").read_text().splitlines()
+    body = [line for line in table if line.startswith("| memorize") or line.startswith("| holdout")]
+    assert len(body) == 8
+    assert all(line.endswith("- (0/1) |") for line in body)  # 60 dB is never reached in 4 steps
+    assert all("(1/1)" in line.split("|")[6] for line in body)  # 5 dB is reached
+    assert (out / "curves.png").stat().st_size > 0
+    again = run("batchnorm", "--size=8", "--steps=4", "--encodings=none", f"--out={out}")
+    assert again.returncode == 2 and "not empty" in again.stderr
+
+
+def test_ntk_program(tmp_path):
+    out = tmp_path / "ntk"
+    completed = run("ntk", "--points=8", "--sigmas=2,8", "--width=8", "--mapping_size=4", "--seeds=1", f"--out={out}")
+    assert completed.returncode == 0, completed.stderr
+    record = json.loads((out / "ntk.json").read_text())
+    assert list(record["kernels"]) == ["none", "basic", "positional scale=6", "gaussian s=2", "gaussian s=8"]
+    for entry in record["kernels"].values():
+        assert len(entry["spectrum"]) == 8 and entry["spectrum"][0] == 1.0
+        assert entry["profile"][4] == 1.0
+    assert (out / "ntk.png").stat().st_size > 0
+    bad = run("ntk", "--sigmas=-1", f"--out={tmp_path / 'bad'}")
+    assert bad.returncode == 2 and "--sigmas must be positive" in bad.stderr
