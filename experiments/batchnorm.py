@@ -29,7 +29,7 @@ flags.DEFINE_string("image", None, "Image path or natural:NAME / text:INDEX. Def
 flags.DEFINE_integer("size", 64, "Image side in pixels.")
 flags.DEFINE_integer("steps", 500, "Training steps of every model.")
 flags.DEFINE_list("seeds", ["2"], "One number N for seeds 0..N-1, or several seeds.")
-flags.DEFINE_list("encodings", list(encodings.ENCODINGS), "Encodings.")
+flags.DEFINE_list("encodings", list(encodings.CLASSIC), "Encodings (of the MLP: none, basic, positional, gaussian).")
 flags.DEFINE_float("lr", 1e-3, "Adam learning rate of every model.")
 flags.DEFINE_list("thresholds", ["25", "30"], "Train PSNRs (dB) whose first reaching step is reported.")
 flags.DEFINE_integer("eval_every", 25, "Steps between evaluations.")
@@ -53,6 +53,10 @@ def main(argv):
                 raise UsageError(f"nothing to redraw: {out / 'rows.json'} does not exist")
         else:
             seeds = parse_seeds(FLAGS.seeds)
+            others = [name for name in FLAGS.encodings if name not in encodings.CLASSIC]
+            if others:
+                raise UsageError(f"BatchNorm belongs to the MLP of {', '.join(encodings.CLASSIC)}; "
+                                 f"{others[0]!r} has no BatchNorm to ablate")
             specs = sweep.make_grid(FLAGS.encodings, seeds=seeds, lr=FLAGS.lr)
             config = train.TrainConfig(steps=FLAGS.steps, eval_every=FLAGS.eval_every)
             if out.is_dir() and any(out.iterdir()) and not FLAGS.overwrite:

@@ -1,9 +1,11 @@
-"""Speed and memory of the stacked trainer against sequential loops, in one process.
+"""Speed and memory of the stacked trainer against sequential loops, and time to quality, in one process.
 
     python -m experiments.benchmark                 # writes results/benchmark.{md,json}
+    python -m experiments.benchmark --task=quality  # writes results/time_to_quality.{md,json,png}
 
-For every image size x number of models K (Gaussian features m = 256, MLP
-4 x 256 with BatchNorm, full batch, fp32 — the default run's network):
+Speed (--task=speed): for every encoding x image size x number of models K
+(Gaussian features m = 256, MLP 4 x 256 with BatchNorm, full batch, fp32 —
+the default run's network; other --encodings with their own networks):
 compile time; steady seconds per model-step of the vmapped, scanned program;
 model-steps/s; achieved GFLOP/s (matmul FLOPs of forward + backward) and its
 ratio to the machine's fp32 matmul peak measured in the same process; the
@@ -14,8 +16,16 @@ median of --repeats measurements, with the spread (max - min) / median; the
 matmul peak is measured again right before each row.
 Cells whose estimated time exceeds --budget_s are skipped and say so.
 ``--redraw`` rewrites the table from the saved JSON without measuring.
+
+Time to quality (--task=quality): every encoding of --encodings, one model
+(seed 0) at a time, trained as the default run trains it (grace_hopper at
+--quality_size, memorize split, full batch, its default learning rate) for
+--quality_steps steps after a compile-only warm-up; reports the steps and the
+wall seconds (training plus the evaluation every --quality_eval_every steps)
+until the train PSNR first reaches each of --thresholds, as a table and a plot.
 """
 
+import dataclasses
 import pathlib
 import sys
 import time
@@ -26,16 +36,23 @@ import numpy as np
 from absl import app, flags
 
 import experiments
-from nerf_toy_jax import data, results, sweep, train
+from nerf_toy_jax import data, encodings, metrics, results, sweep, train, viz
 from nerf_toy_jax.model import matmul_flops
 
+flags.DEFINE_enum("task", "speed", ["speed", "quality"], "speed: trainer throughput; quality: time to PSNR.")
+flags.DEFINE_list("encodings", ["gaussian"], "Encodings (speed: their networks; quality: each one's default run).")
 flags.DEFINE_list("sizes", ["32", "64", "128", "256"], "Image sides in pixels.")
 flags.DEFINE_list("models", ["1", "2", "4", "8", "16", "64"], "Numbers of stacked models K.")
 flags.DEFINE_integer("repeats", 3, "Timed repetitions per measurement (after one warm-up).")
 flags.DEFINE_float("dispatch_s", 1.0, "Aim for timed dispatches of about this many seconds.")
 flags.DEFINE_float("budget_s", 60.0, "Skip cells whose measurements are estimated to take longer.")
 flags.DEFINE_integer("baseline_models", 2, "Models timed for the sequential baselines (their rate is per model).")
-flags.DEFINE_string("out", "results/benchmark", "Output path without extension (.md and .json are written).")
+flags.DEFINE_string("out", None, "Output path without extension; default results/benchmark (speed) or "
+                    "results/time_to_quality (quality).")
+flags.DEFINE_integer("quality_size", 64, "Quality: image side in pixels.")
+flags.DEFINE_integer("quality_steps", 1000, "Quality: training steps of every model.")
+flags.DEFINE_integer("quality_eval_every", 25, "Quality: steps between evaluations.")
+flags.DEFINE_list("thresholds", ["25", "30", "35"], "Quality: train PSNRs (dB) to reach.")
 flags.DEFINE_bool("redraw", False, "Only rewrite the .md table from the existing .json, measuring nothing.")
 FLAGS = flags.FLAGS
 
@@ -77,20 +94,20 @@ def chunk_runner(specs, split, config, num_steps):
     return run, compile_s, train.peak_bytes(compiled)
 
 
-def measure(size, k, config, repeats):
+def measure(encoding, size, k, config, repeats):
     split = data.make_split(data.load_image(size=size), "memorize")
     points = size * size
-    model = train.make_model(config, 3)
-    flops = matmul_flops(model, 2 * MAPPING_SIZE, points)  # one model-step
+    specs = [sweep.ModelSpec(encoding, mapping_size=MAPPING_SIZE, seed=i) for i in range(k)]
+    model = train.make_model(config, 3, specs[0])
+    flops = matmul_flops(model, specs[0].feature_dim, points)  # one model-step
     est_step_s = flops / (0.5 * PEAK_GUESS_GFLOPS * 1e9)
     steps = int(np.clip(FLAGS.dispatch_s / (est_step_s * k), 1, 100))
     base_k = min(k, FLAGS.baseline_models)
     estimate = (repeats + 1) * steps * est_step_s * (k + 2 * base_k)
-    row = {"size": size, "models": k, "steps_per_dispatch": steps,
+    row = {"encoding": encoding, "size": size, "models": k, "steps_per_dispatch": steps,
            "gflop_per_model_step": flops / 1e9}
     if estimate > FLAGS.budget_s:
         return {**row, "skipped": f"estimated {estimate:.0f} s > budget {FLAGS.budget_s:.0f} s"}
-    specs = [sweep.ModelSpec("gaussian", mapping_size=MAPPING_SIZE, seed=i) for i in range(k)]
 
     run, compile_s, memory = chunk_runner(specs, split, config, steps)
     peak, peak_spread = matmul_peak(repeats)  # next to the measurement: this machine's speed drifts
@@ -143,21 +160,24 @@ def markdown(report):
              f"timing, because this machine's speed drifts: {min(peaks):.0f} to {max(peaks):.0f} GFLOP/s "
              "over the run.",
              "",
-             "Gaussian features m = 256, MLP 4 x 256 with BatchNorm, full batch, fp32. Times are medians of "
+             "Gaussian features m = 256, MLP 4 x 256 with BatchNorm (hash grid: its 2 x 64 MLP; SIREN: 4 x 256 "
+             "sine layers), full batch, fp32. Times are medians of "
              f"{report['repeats']} runs; spread = (max - min) / median. Speed-ups compare model-steps/s of the "
              "stacked program (vmap on accelerators, lax.map on CPU, see `train.map_models`) with the same models "
              "trained one after another by the one-model step in a Python loop, and by the one-model `lax.scan` "
              "program.",
              "",
-             "| size | K | steps/dispatch | compile s | ms / model-step (spread) | model-steps/s | GFLOP/s "
-             "| peak GFLOP/s | % of peak | memory MB (per model) | vs Python loop | vs scan loop |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| encoding | size | K | steps/dispatch | compile s | ms / model-step (spread) | model-steps/s "
+             "| GFLOP/s | peak GFLOP/s | % of peak | memory MB (per model) | vs Python loop | vs scan loop |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in report["rows"]:
+        encoding = row.get("encoding", "gaussian")
         if "skipped" in row:
-            lines.append(f"| {row['size']} | {row['models']} | | | skipped: {row['skipped']} | | | | | | | |")
+            lines.append(f"| {encoding} | {row['size']} | {row['models']} | | | skipped: {row['skipped']} "
+                         "| | | | | | | |")
             continue
         lines.append(
-            f"| {row['size']} | {row['models']} | {row['steps_per_dispatch']} | {row['compile_s']:.1f} "
+            f"| {encoding} | {row['size']} | {row['models']} | {row['steps_per_dispatch']} | {row['compile_s']:.1f} "
             f"| {row['s_per_model_step'] * 1e3:.2f} ({row['spread']:.0%}) | {row['model_steps_per_s']:.1f} "
             f"| {row['gflops']:.1f} | {row['peak_gflops']:.0f} | {row['peak_fraction']:.0%} "
             f"| {row['memory_mb']:.0f} ({row['memory_mb_per_model']:.0f}) "
@@ -166,34 +186,121 @@ def markdown(report):
     return "\n".join(lines) + "\n"
 
 
+def time_to_quality(encoding_names, size, steps, eval_every, thresholds):
+    """Trains each encoding's default model alone; returns per-encoding rows and curves (see the module doc)."""
+    split = data.make_split(data.load_image(size=size), "memorize")
+    config = train.TrainConfig(steps=steps, eval_every=eval_every)  # the default run's settings
+    rows = []
+    for name in encoding_names:
+        spec = sweep.make_grid([name])[0]
+        train.train_stack([spec], split, dataclasses.replace(config, steps=eval_every))  # compiles, untimed
+        times = []
+        result = train.train_stack([spec], split, config,
+                                   on_eval=lambda step, scores: times.append(time.perf_counter()))
+        seconds = np.asarray(times) - times[0]
+        row = {"encoding": name, "label": spec.label, "lr": spec.lr, "ms_per_step": seconds[-1] / steps * 1e3,
+               "final_train_psnr": float(result.train_psnr[0, -1]), "eval_steps": result.eval_steps.tolist(),
+               "train_psnr": result.train_psnr[0].tolist(), "seconds": seconds.tolist(), "reach": {}}
+        for threshold in thresholds:
+            step = metrics.first_reaching(result.eval_steps, result.train_psnr, threshold)[0]
+            at = None if np.isnan(step) else float(seconds[list(result.eval_steps).index(step)])
+            row["reach"][f"{threshold:g}"] = {"step": None if np.isnan(step) else int(step), "seconds": at}
+        rows.append(row)
+        reached = ", ".join(f"{t} dB at step {r['step']} ({r['seconds']:.1f} s)" if r["step"] is not None
+                            else f"{t} dB not reached" for t, r in row["reach"].items())
+        print(f"{spec.label}: {row['ms_per_step']:.1f} ms/step, final train PSNR {row['final_train_psnr']:.2f} dB; "
+              f"{reached}", flush=True)
+    return rows
+
+
+def quality_markdown(report):
+    thresholds = list(report["rows"][0]["reach"])
+    lines = [f"Device: {report['device_kind']} ({report['platform']}). grace_hopper at {report['size']} x "
+             f"{report['size']} px, memorize split, full batch, {report['steps']} steps, one model at a time, each "
+             "with its default network and learning rate; seconds count training plus the evaluation every "
+             f"{report['eval_every']} steps, after compilation.", "",
+             "| encoding | lr | ms / step | final train PSNR (dB) | "
+             + " | ".join(f"steps to {t} dB | seconds to {t} dB" for t in thresholds) + " |",
+             "|---|---|---|---|" + "---|---|" * len(thresholds)]
+    for row in report["rows"]:
+        cells = []
+        for t in thresholds:
+            reach = row["reach"][t]
+            cells += ["-", "-"] if reach["step"] is None else [str(reach["step"]), f"{reach['seconds']:.2f}"]
+        lines.append(f"| {row['label']} | {row['lr']:g} | {row['ms_per_step']:.1f} | {row['final_train_psnr']:.2f} | "
+                     + " | ".join(cells) + " |")
+    lines += ["", "A dash: not reached within the run.", "", f"Command: `{report['command']}` ({report['wall_s'] / 60:.1f} min)."]
+    return "\n".join(lines) + "\n"
+
+
+def quality_main(out):
+    if FLAGS.redraw:
+        report = results.load_json(out.with_suffix(".json"))
+    else:
+        started = time.perf_counter()
+        thresholds = [float(t) for t in FLAGS.thresholds]
+        rows = time_to_quality(FLAGS.encodings, FLAGS.quality_size, FLAGS.quality_steps, FLAGS.quality_eval_every,
+                               thresholds)
+        environment = results.environment()
+        report = {"command": "python -m experiments.benchmark " + " ".join(sys.argv[1:]),
+                  "device_kind": environment["device_kind"], "platform": environment["platform"],
+                  "versions": environment["versions"], "size": FLAGS.quality_size, "steps": FLAGS.quality_steps,
+                  "eval_every": FLAGS.quality_eval_every, "rows": rows, "wall_s": time.perf_counter() - started}
+        results.write_json(out.with_suffix(".json"), report)
+    results.write_text(out.with_suffix(".md"), quality_markdown(report))
+    viz.time_to_quality_png(out.with_suffix(".png"), report)
+    print(f"wrote {out.with_suffix('.md')}, .json and .png")
+
+
+def checked_flags():
+    """Validates the flags before any measurement; raises ValueError."""
+    for name in FLAGS.encodings:
+        if name not in encodings.ENCODINGS:
+            raise ValueError(f"unknown encoding {name!r}: choose from {', '.join(encodings.ENCODINGS)}")
+    if not FLAGS.encodings:
+        raise ValueError("--encodings is empty")
+    sizes = [int(size) for size in FLAGS.sizes]
+    counts = [int(k) for k in FLAGS.models]
+    thresholds = [float(t) for t in FLAGS.thresholds]
+    if min(sizes) < 1 or min(counts) < 1 or FLAGS.repeats < 1:
+        raise ValueError("sizes, models and repeats must be positive")
+    if min(FLAGS.quality_size, FLAGS.quality_steps, FLAGS.quality_eval_every) < 1 or not thresholds:
+        raise ValueError("--quality_size, --quality_steps and --quality_eval_every must be positive, "
+                         "--thresholds not empty")
+    return sizes, counts
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     experiments.quiet_logs()
-    out = pathlib.Path(FLAGS.out)
+    out = pathlib.Path(FLAGS.out or ("results/benchmark" if FLAGS.task == "speed" else "results/time_to_quality"))
+    try:
+        sizes, counts = checked_flags()
+        if FLAGS.redraw and not out.with_suffix(".json").is_file():
+            raise ValueError(f"nothing to redraw: {out.with_suffix('.json')} does not exist")
+    except ValueError as error:
+        print(f"benchmark.py: error: {error}", file=sys.stderr)
+        sys.exit(2)
+    if FLAGS.task == "quality":
+        quality_main(out)
+        return
     if FLAGS.redraw:
         results.write_text(out.with_suffix(".md"), markdown(results.load_json(out.with_suffix(".json"))))
         print(f"redrew {out.with_suffix('.md')}")
         return
-    try:
-        sizes = [int(size) for size in FLAGS.sizes]
-        counts = [int(k) for k in FLAGS.models]
-        if min(sizes) < 1 or min(counts) < 1 or FLAGS.repeats < 1:
-            raise ValueError("sizes, models and repeats must be positive")
-    except ValueError as error:
-        print(f"benchmark.py: error: {error}", file=sys.stderr)
-        sys.exit(2)
     started = time.perf_counter()
     config = train.TrainConfig()
     rows = []
-    for size in sizes:
-        for k in counts:
-            row = measure(size, k, config, FLAGS.repeats)
-            rows.append(row)
-            if "skipped" in row:
-                print(f"size {size} K {k}: skipped ({row['skipped']})")
-            else:
-                print(f"size {size} K {k}: {row['s_per_model_step'] * 1e3:.2f} ms/model-step, "
+    for encoding in FLAGS.encodings:
+        for size in sizes:
+            for k in counts:
+                row = measure(encoding, size, k, config, FLAGS.repeats)
+                rows.append(row)
+                if "skipped" in row:
+                    print(f"{encoding} size {size} K {k}: skipped ({row['skipped']})")
+                    continue
+                print(f"{encoding} size {size} K {k}: {row['s_per_model_step'] * 1e3:.2f} ms/model-step, "
                       f"{row['gflops']:.1f} GFLOP/s ({row['peak_fraction']:.0%} of peak), "
                       f"{row['memory_mb']:.0f} MB, {row['speedup_vs_python_loop']:.2f}x Python loop, "
                       f"{row['speedup_vs_scan_loop']:.2f}x scan loop", flush=True)

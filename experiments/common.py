@@ -31,8 +31,13 @@ flags.DEFINE_integer("positional_freqs", 128, "Positional: frequencies per axis 
 flags.DEFINE_float("positional_scale", 6.0, "Positional: frequencies 2^linspace(0, scale, F) - 1 (Tancik et al.).")
 flags.DEFINE_bool("positional_octaves", False,
                   "Positional: use the original nerf-toy's octaves sin(pi 2^k v), k < positional_freqs, instead.")
+flags.DEFINE_list("hashgrid_finest", ["64"], "Hash grid: finest level resolutions (cells per image), one model each.")
+flags.DEFINE_integer("hashgrid_levels", 8, "Hash grid: levels L (resolutions geometric from 4 to the finest).")
+flags.DEFINE_integer("hashgrid_log2_table", 14, "Hash grid: 2^T table entries per level; finer levels are hashed.")
+flags.DEFINE_list("siren_omegas", ["30"], "SIREN: omega_0 of the first sine layer, one model each.")
 flags.DEFINE_integer("steps", 500, "Training steps of every model.")
-flags.DEFINE_float("lr", 1e-3, "Adam learning rate of every model.")
+flags.DEFINE_float("lr", 1e-3, "Adam learning rate of every model but hashgrid (1e-2) and siren (1e-4); "
+                   "see --lr_overrides.")
 flags.DEFINE_list("lr_overrides", [], "Per-encoding learning rates, e.g. none=1e-2,basic=1e-2.")
 flags.DEFINE_integer("depth", 4, "Dense layers in all.")
 flags.DEFINE_integer("width", 256, "Hidden units per layer.")
@@ -63,6 +68,9 @@ def specs_from_flags():
     return sweep.make_grid(
         FLAGS.encodings, sigmas=parse_floats("sigmas", FLAGS.sigmas), seeds=parse_seeds(FLAGS.seeds),
         lr=FLAGS.lr, lr_overrides=parse_lr_overrides(FLAGS.lr_overrides),
+        scales={"hashgrid": parse_floats("hashgrid_finest", FLAGS.hashgrid_finest),
+                "siren": parse_floats("siren_omegas", FLAGS.siren_omegas)},
+        hashgrid_levels=FLAGS.hashgrid_levels, hashgrid_log2_table=FLAGS.hashgrid_log2_table,
         mapping_size=FLAGS.mapping_size, positional_freqs=FLAGS.positional_freqs,
         positional_scale=None if FLAGS.positional_octaves else FLAGS.positional_scale)
 

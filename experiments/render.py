@@ -50,8 +50,8 @@ def main(argv):
     train_config = train.TrainConfig(**config["train"])
     images, captions = [], []
     for index, (spec, variables, matrix) in zip(indices, checkpoints):
-        coarse = train.render(train_config, channels, variables, matrix, height, width)
-        rendered = train.render(train_config, channels, variables, matrix, *fine)
+        coarse = train.render(train_config, channels, spec, variables, matrix, height, width)
+        rendered = train.render(train_config, channels, spec, variables, matrix, *fine)
         path = run / "renders" / f"model_{index:04d}_{fine[0]}x{fine[1]}.png"
         results.write_png(path, rendered)
         print(f"{spec.label} seed {spec.seed}: {path}")

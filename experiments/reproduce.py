@@ -21,7 +21,6 @@ import pathlib
 import sys
 import time
 
-import numpy as np
 from absl import app, flags
 
 import experiments
@@ -32,7 +31,7 @@ flags.DEFINE_integer("size", 64, "Image side in pixels (the paper: 512). Train a
 flags.DEFINE_integer("steps", protocol.STEPS, "Training steps of every model.")
 flags.DEFINE_list("seeds", ["2"], "Test seeds: one number N for 0..N-1, or several seeds.")
 flags.DEFINE_list("sets", list(datasets.SETS), "Image sets.")
-flags.DEFINE_list("encodings", list(encodings.ENCODINGS), "Encodings of the test table.")
+flags.DEFINE_list("encodings", list(encodings.CLASSIC), "Encodings of the test table (also: hashgrid, siren).")
 flags.DEFINE_list("sigmas", ["1", "2", "4"], "Gaussian sigmas searched on the validation images.")
 flags.DEFINE_list("positional_scales", ["2", "3", "4"], "Positional scales searched on the validation images.")
 flags.DEFINE_integer("text_images", 4, "Test images of the text set.")
@@ -109,7 +108,8 @@ def train_image(out, phase, set_name, part, name, specs, config):
         for index, (spec, stack, k) in enumerate(results.ordered(stacks)):
             if spec.seed == first_seed:
                 variables, matrix = results.model_variables(stack, k)
-                prediction = train.render(config, image.shape[-1], variables, matrix, FLAGS.size, FLAGS.size)
+                prediction = train.render(config, image.shape[-1], spec, variables, matrix, FLAGS.size,
+                                          FLAGS.size)
                 results.write_png(out / "reconstructions" / f"{set_name}-{name}-{spec.encoding}.png", prediction)
     results.write_json(path, rows)
     return rows, time.perf_counter() - started
@@ -158,7 +158,7 @@ def main(argv):
         choices = protocol.best_choices(search_rows)
         record["choices"][set_name] = choices
         print(f"{set_name}: chose sigma {choices['sigma']:g}, positional scale {choices['positional_scale']:g}")
-        specs = protocol.test_specs(set_name, FLAGS.encodings, seeds, choices)
+        specs = protocol.test_specs(set_name, FLAGS.encodings, seeds, choices, FLAGS.size)
         all_rows += search_rows
         for name in names[(set_name, "test")]:
             rows, seconds = train_image(out, "test", set_name, "test", name, specs, config)

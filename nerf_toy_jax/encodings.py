@@ -10,12 +10,22 @@ frequencies in cycles per unit of coordinate: on a grid of ``n`` pixels over
 only the *values* of ``B``, a sweep over them is a ``vmap`` over ``B``.
 
 The identity ("none") feeds the raw coordinates to the network.
+
+Two later designs take trainable or per-model parameters inside the network
+(``nerf_toy_jax.model``); their fixed, per-model parts are pure functions here:
+- "hashgrid" (Muller et al. 2022): per level, the four table indices of the
+  grid cell around each point and its bilinear weights
+  (``hashgrid_corners``); the network holds the trainable tables.
+- "siren" (Sitzmann et al. 2020): raw coordinates into sine layers whose
+  first-layer frequency ``omega_0`` is a per-model array.
 """
 
 import jax
 import jax.numpy as jnp
 
-ENCODINGS = ("none", "basic", "positional", "gaussian")
+ENCODINGS = ("none", "basic", "positional", "gaussian", "hashgrid", "siren")
+CLASSIC = ENCODINGS[:4]  # the encodings of Tancik et al. (2020)
+HASH_PRIMES = (1, 2654435761)  # per-axis primes of the spatial hash (Teschner et al. 2003; Instant-NGP)
 
 
 def fourier_features(coords, B):
@@ -104,3 +114,74 @@ def encode(coords, B):
       [N, d] (identity) or [N, 2m] float32.
     """
     return identity(coords) if B is None else fourier_features(coords, B)
+
+
+def hashgrid_resolutions(coarsest, finest, levels):
+    """Grid resolutions of the levels: ``floor(coarsest * b^l)``, b such that the last is ``finest``.
+
+    Args:
+      coarsest, finest: resolutions (cells per unit) of the first and last level.
+      levels: number of levels L (>= 1; one level uses ``finest``).
+
+    Returns:
+      float32 [L] whole numbers, non-decreasing.
+    """
+    if levels == 1:
+        return jnp.floor(jnp.asarray([finest], jnp.float32))
+    growth = jnp.exp((jnp.log(finest) - jnp.log(coarsest)) / (levels - 1))
+    # the small offset keeps exact powers (e.g. 4 * 2^l) from rounding down in float32
+    return jnp.floor(coarsest * growth ** jnp.arange(levels, dtype=jnp.float32) + 1e-4)
+
+
+def spatial_hash(ix, iy, table_size):
+    """Index of the integer corner (ix, iy) in a table of ``table_size`` (a power of two) entries:
+    ``(ix * 1 XOR iy * 2654435761) mod table_size`` in uint32 arithmetic. Returns int32."""
+    hashed = ix.astype(jnp.uint32) * jnp.uint32(HASH_PRIMES[0]) ^ iy.astype(jnp.uint32) * jnp.uint32(HASH_PRIMES[1])
+    return (hashed & jnp.uint32(table_size - 1)).astype(jnp.int32)
+
+
+def hashgrid_corners(coords, resolutions, table_size):
+    """Table indices and bilinear weights of the four cell corners around each point, per level.
+
+    At level l the point ``v`` in [0, 1]^2 lies in the cell of ``floor(v * N_l)``
+    on a grid of ``(N_l + 1)^2`` corners. A level whose corners fit the table
+    (``(N_l + 1)^2 <= table_size``) indexes it densely, ``ix + (N_l + 1) iy``;
+    a finer level hashes the corner (``spatial_hash``).
+
+    Args:
+      coords: [N, 2] float32 in [0, 1].
+      resolutions: [L] float32 whole numbers N_l (``hashgrid_resolutions``).
+      table_size: entries per level's table, a power of two.
+
+    Returns:
+      (indices int32 [N, L, 4], weights float32 [N, L, 4]); corners in the
+      order (0, 0), (1, 0), (0, 1), (1, 1) along (axis 0, axis 1); the weights
+      of a point sum to 1.
+    """
+    scaled = coords[:, None, :] * resolutions[None, :, None]  # [N, L, 2]
+    base = jnp.minimum(jnp.floor(scaled), resolutions[None, :, None] - 1)  # v = 1 stays in the last cell
+    frac = scaled - base
+    base = base.astype(jnp.int32)
+    offsets = jnp.asarray([[0, 0], [1, 0], [0, 1], [1, 1]], jnp.int32)
+    corners = base[:, :, None, :] + offsets  # [N, L, 4, 2]
+    side = resolutions.astype(jnp.int32)[None, :, None] + 1
+    dense = corners[..., 0] + side * corners[..., 1]
+    hashed = spatial_hash(corners[..., 0], corners[..., 1], table_size)
+    indices = jnp.where(side * side <= table_size, dense, hashed)
+    fx, fy = frac[..., 0:1], frac[..., 1:2]
+    weights = jnp.concatenate([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], axis=-1)
+    return indices, weights
+
+
+def hashgrid_features(tables, indices, weights):
+    """Bilinear interpolation of table entries: the hash-grid features of N points.
+
+    Args:
+      tables: [L, T, F] per-level tables.
+      indices, weights: [N, L, 4] from ``hashgrid_corners``.
+
+    Returns:
+      [N, L * F] float32: level-major, ``features[:, l * F:(l + 1) * F]`` from level l.
+    """
+    corners = tables[jnp.arange(tables.shape[0])[:, None], indices]  # [N, L, 4, F]
+    return jnp.sum(weights[..., None] * corners, axis=-2).reshape(indices.shape[0], -1)

@@ -101,9 +101,9 @@ def stop_on_signals(log=print):
 
 def stack_flops(specs, split, config):
     """Matmul FLOPs of one training step of each stack of ``sweep.group_specs``."""
-    model = train.make_model(config, split.image.shape[-1])
     points = config.batch_size or split.train_pixels[..., 0].size
-    return [sum(matmul_flops(model, specs[i].feature_dim, points) for i in group)
+    return [sum(matmul_flops(train.make_model(config, split.image.shape[-1], specs[i]), specs[i].feature_dim, points)
+                for i in group)
             for group in sweep.group_specs(specs, config.max_stack)]
 
 
@@ -228,9 +228,9 @@ def run(out, specs, split, config, *, gif_every, model_gifs=False, settings=None
     height, width, channels = split.image.shape
     members = results.ordered(stacks)
     for index in chosen.values():
-        _, stack, k = members[index]
+        spec, stack, k = members[index]
         variables, matrix = results.model_variables(stack, k)
-        prediction = train.render(config, channels, variables, matrix, height, width)
+        prediction = train.render(config, channels, spec, variables, matrix, height, width)
         results.write_png(results.reconstruction_path(out, index), prediction)
     viz.write_run_figures(out)
     return rows, True

@@ -1,6 +1,22 @@
-"""The coordinate network: a Flax MLP from encoded coordinates to colour."""
+"""The coordinate networks: Flax modules from (encoded) coordinates to colour.
+
+Every network has ``inputs(coords, matrix)``, the pure map from coordinates
+[N, d] and the model's fixed encoding array (``sweep.ModelSpec.matrix``) to
+what ``__call__`` takes. The trainer computes the inputs once per dispatch
+and the network is trained on them, so the same trainer serves:
+- ``MLP`` on Fourier features or raw coordinates (Tancik et al. 2020);
+- ``HashGridMLP``: trainable multiresolution hash tables and a small MLP
+  (Muller et al. 2022, Instant-NGP);
+- ``Siren``: sine activations, first-layer frequency omega_0 (Sitzmann et al. 2020).
+"""
+
+import math
 
 import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from nerf_toy_jax import encodings
 
 
 class MLP(nn.Module):
@@ -26,6 +42,10 @@ class MLP(nn.Module):
     batchnorm: bool = True
     bn_momentum: float = 0.99
 
+    def inputs(self, coords, matrix):
+        """Fourier features of ``coords`` with B = ``matrix`` [m, d], or the coordinates when None."""
+        return encodings.encode(coords, matrix)
+
     @nn.compact
     def __call__(self, x, train):
         """Maps features [N, F] float32 to colours [N, channels] float32 in (0, 1).
@@ -39,6 +59,86 @@ class MLP(nn.Module):
             if self.batchnorm:
                 x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum)(x)
         return nn.sigmoid(nn.Dense(self.channels)(x))
+
+
+def _uniform(bound):
+    """Initialiser of U(-bound, bound)."""
+    return lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype, -bound, bound)
+
+
+class HashGridMLP(nn.Module):
+    """Multiresolution hash encoding with trainable tables, then a small ReLU MLP and a sigmoid.
+
+    Each of ``levels`` levels holds a table of ``2^log2_table`` entries of
+    ``features`` values, initialised U(-1e-4, 1e-4) as published; a point's
+    feature at a level is the bilinear interpolation of its cell's four
+    corner entries (``encodings.hashgrid_corners``). The concatenated
+    features [N, levels * features] feed ``MLP(depth, width)`` without BatchNorm.
+
+    Attributes:
+      levels, features, log2_table: L, F and T of the encoding.
+      depth, width, channels: the MLP (published: 2 hidden layers of 64).
+    """
+
+    levels: int = 8
+    features: int = 2
+    log2_table: int = 14
+    depth: int = 3
+    width: int = 64
+    channels: int = 3
+    batchnorm = False  # for the trainer: no batch statistics
+
+    def inputs(self, coords, resolutions):
+        """(indices int32 [N, L, 4], weights float32 [N, L, 4]) at the level ``resolutions`` [L]."""
+        return encodings.hashgrid_corners(coords, resolutions, 2 ** self.log2_table)
+
+    @nn.compact
+    def __call__(self, inputs, train):
+        """Maps ``inputs`` of N points to colours [N, channels] in (0, 1)."""
+        indices, weights = inputs
+        tables = self.param("tables", _uniform(1e-4), (self.levels, 2 ** self.log2_table, self.features))
+        features = encodings.hashgrid_features(tables, indices, weights)
+        return MLP(depth=self.depth, width=self.width, channels=self.channels, batchnorm=False)(features, train)
+
+
+class Siren(nn.Module):
+    """SIREN: ``depth`` Dense layers, sine activations, linear output mapped to colour.
+
+    Layer 1 is ``sin(omega_0 (W x + b))`` with W ~ U(-1/n, 1/n) (n inputs);
+    hidden layers are ``sin(30 (W x + b))`` with W ~ U(-sqrt(6/n)/30,
+    sqrt(6/n)/30); the last layer is linear with that initialisation, and
+    its output y in about [-1, 1] becomes the colour ``(y + 1) / 2`` (SIREN
+    fits images scaled to [-1, 1]). Biases start U(-1/sqrt(n), 1/sqrt(n)).
+    omega_0 is a per-model array, so models of several omega_0 stack.
+
+    Attributes:
+      depth: Dense layers in all, >= 2.
+      width: hidden units.
+      channels: output channels C.
+    """
+
+    depth: int = 4
+    width: int = 256
+    channels: int = 3
+    hidden_omega: float = 30.0
+    batchnorm = False
+
+    def inputs(self, coords, omega):
+        """(coords [N, d], omega_0 [N, 1]) from ``omega`` [1]."""
+        return coords, jnp.broadcast_to(omega, coords.shape[:-1] + (1,))
+
+    @nn.compact
+    def __call__(self, inputs, train):
+        """Maps ``inputs`` of N points to colours [N, channels] (about [0, 1], not clipped)."""
+        coords, omega = inputs
+        fan_in = coords.shape[-1]
+        x = jnp.sin(omega * nn.Dense(self.width, kernel_init=_uniform(1.0 / fan_in),
+                                     bias_init=_uniform(1.0 / math.sqrt(fan_in)))(coords))
+        hidden = _uniform(math.sqrt(6.0 / self.width) / self.hidden_omega)
+        bias = _uniform(1.0 / math.sqrt(self.width))
+        for _ in range(self.depth - 2):
+            x = jnp.sin(self.hidden_omega * nn.Dense(self.width, kernel_init=hidden, bias_init=bias)(x))
+        return 0.5 * nn.Dense(self.channels, kernel_init=hidden, bias_init=bias)(x) + 0.5
 
 
 def data_statistics_model(model):

@@ -58,8 +58,12 @@ def best_choices(rows):
     return choices
 
 
-def test_specs(set_name, encoding_names, seeds, choices):
-    """The test models of one set: every encoding x seed, with the searched choices and the paper's lrs."""
+def test_specs(set_name, encoding_names, seeds, choices, size):
+    """The test models of one set: every encoding x seed, with the searched choices and the paper's lrs.
+
+    The later designs, beyond the paper, take their published learning rates
+    (``sweep.DEFAULT_LRS``); the hash grid's finest resolution is the image side ``size``.
+    """
     specs = []
     for name in encoding_names:
         for seed in seeds:
@@ -67,7 +71,8 @@ def test_specs(set_name, encoding_names, seeds, choices):
                 name, sigma=choices.get("sigma", PAPER_CHOICES[set_name]["sigma"]), mapping_size=MAPPING_SIZE,
                 positional_freqs=MAPPING_SIZE // 2,
                 positional_scale=choices.get("positional_scale", PAPER_CHOICES[set_name]["positional_scale"]),
-                seed=int(seed), lr=HIGH_LR[set_name].get(name, LR)))
+                hashgrid_finest=float(size), seed=int(seed),
+                lr=HIGH_LR[set_name].get(name, sweep.DEFAULT_LRS.get(name, LR))))
     return specs
 
 

@@ -32,13 +32,13 @@ from PIL import Image
 
 from nerf_toy_jax import sweep
 
-COLUMNS = ("index", "label", "encoding", "sigma", "mapping_size", "positional_freqs", "positional_scale",
-           "seed", "lr", "train_loss", "train_psnr", "test_psnr", "test_ssim", "diverged",
+PARAM_COLUMNS = ("sigma", "mapping_size", "positional_freqs", "positional_scale", "hashgrid_finest", "siren_omega")
+COLUMNS = ("index", "label", "encoding", *PARAM_COLUMNS, "seed", "lr", "train_loss", "train_psnr", "test_psnr", "test_ssim", "diverged",
            "diverged_step", "steps", "wall_s")
 
 
 RUN_FILES = ("config.json", "metrics.csv", "metrics.json", "metrics.md", "history.npz", "frames.npz", "image.png",
-             "curves.png", "final.png", "convergence.gif", "psnr_vs_sigma.png", "checkpoints", "reconstructions",
+             "curves.png", "final.png", "convergence.gif", "psnr_vs_scale.png", "checkpoints", "reconstructions",
              "gifs", "renders")
 
 
@@ -125,8 +125,8 @@ def model_rows(stacks):
     """One dict per model with its spec, final metrics, divergence and timing (``COLUMNS``)."""
     rows = []
     for index, (spec, stack, k) in enumerate(ordered(stacks)):
-        params = {"sigma": None, "mapping_size": None, "positional_freqs": None, "positional_scale": None}
-        params.update(spec.encoding_params())
+        params = dict.fromkeys(PARAM_COLUMNS)
+        params.update((name, value) for name, value in spec.encoding_params().items() if name in params)
         rows.append({
             "index": index, "label": spec.label, "encoding": spec.encoding, **params,
             "seed": spec.seed, "lr": spec.lr,
@@ -163,6 +163,12 @@ def representatives(rows):
     return {name: members[0] for name, members in group_rows(rows).items()}
 
 
+def scale_of(row):
+    """The swept scale of a row's encoding (``sweep.SCALES``: sigma, finest resolution, omega_0), or None."""
+    field = sweep.SCALES.get(row["encoding"])
+    return None if field is None else row.get(field)
+
+
 def aggregate(rows):
     """Mean and std over seeds per ``group_rows`` group, sorted by mean test PSNR, best first.
 
@@ -172,7 +178,7 @@ def aggregate(rows):
     for name, indices in group_rows(rows).items():
         members = [rows[i] for i in indices]
         alive = [row for row in members if not row["diverged"]]
-        entry = {"label": name, "encoding": members[0]["encoding"], "sigma": members[0]["sigma"],
+        entry = {"label": name, "encoding": members[0]["encoding"], "scale": scale_of(members[0]),
                  "lr": members[0]["lr"], "models": len(members), "diverged": len(members) - len(alive)}
         for name in ("train_psnr", "test_psnr", "test_ssim"):
             values = np.asarray([row[name] for row in alive], np.float64)
@@ -184,10 +190,10 @@ def aggregate(rows):
 
 def markdown_table(rows):
     """The ``aggregate`` table as Markdown."""
-    lines = ["| encoding | sigma | lr | models | train PSNR (dB) | test PSNR (dB) | test SSIM | diverged |",
+    lines = ["| encoding | scale | lr | models | train PSNR (dB) | test PSNR (dB) | test SSIM | diverged |",
              "|---|---|---|---|---|---|---|---|"]
     for entry in aggregate(rows):
-        sigma = "" if entry["sigma"] is None else f"{entry['sigma']:g}"
+        sigma = "" if entry["scale"] is None else f"{entry['scale']:g}"
         cells = [f"{mean:.2f} ± {std:.2f}" if name != "test_ssim" else f"{mean:.4f} ± {std:.4f}"
                  for name in ("train_psnr", "test_psnr", "test_ssim") for mean, std in [entry[name]]]
         lines.append(f"| {entry['encoding']} | {sigma} | {entry['lr']:g} | {entry['models']} | "

@@ -22,8 +22,8 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from nerf_toy_jax import data, encodings, metrics, sweep
-from nerf_toy_jax.model import MLP, data_statistics_model
+from nerf_toy_jax import data, metrics, sweep
+from nerf_toy_jax.model import MLP, HashGridMLP, Siren, data_statistics_model
 
 MODEL_AXIS = "models"
 
@@ -36,7 +36,8 @@ class TrainConfig:
       steps: optimiser steps per model.
       eval_every: steps between evaluations (and per compiled dispatch).
       batch_size: random training pixels per step, or None for full batch.
-      depth, width, batchnorm: the MLP (see ``model.MLP``).
+      depth, width, batchnorm: the MLP (see ``model.MLP``); SIREN takes
+        depth and width; the hash grid has its own small MLP.
       frame_size: longest side in pixels of the prediction frames kept for GIFs.
       max_stack: at most this many models per compiled stack (None: no limit).
     """
@@ -118,9 +119,21 @@ class StackResult:
         return int(self.eval_steps[-1])
 
 
-def make_model(config, channels):
-    """The MLP of ``config`` with ``channels`` outputs."""
+def make_model(config, channels, spec):
+    """The network of ``spec``'s encoding under ``config``, with ``channels`` outputs."""
+    if spec.encoding == "hashgrid":
+        return HashGridMLP(levels=spec.hashgrid_levels, features=spec.hashgrid_features,
+                           log2_table=spec.hashgrid_log2_table, channels=channels)
+    if spec.encoding == "siren":
+        return Siren(depth=config.depth, width=config.width, channels=channels)
     return MLP(depth=config.depth, width=config.width, channels=channels, batchnorm=config.batchnorm)
+
+
+def optimizer(model, lr):
+    """Adam at ``lr``; for the hash grid with Instant-NGP's beta2 = 0.99 and eps = 1e-15."""
+    if isinstance(model, HashGridMLP):
+        return optax.adam(lr, b1=0.9, b2=0.99, eps=1e-15)
+    return optax.adam(lr)
 
 
 def _all_finite(tree):
@@ -145,14 +158,14 @@ def map_models(fn, *stacked):
     return jax.vmap(fn)(*stacked)
 
 
-def _init_state(model, feature_dim, init_key, batch_key, lr):
+def _init_state(model, init_key, batch_key, lr, matrix):
     """The initial ``TrainState`` of one model."""
-    variables = model.init(init_key, jnp.zeros((1, feature_dim), jnp.float32), train=False)
+    variables = model.init(init_key, model.inputs(jnp.zeros((1, 2), jnp.float32), matrix), train=False)
     params = variables["params"]
     return TrainState(
         params=params,
         batch_stats=variables.get("batch_stats", {}),
-        opt_state=optax.adam(lr).init(params),
+        opt_state=optimizer(model, lr).init(params),
         lr=jnp.asarray(lr, jnp.float32),
         key=batch_key,
         diverged=jnp.asarray(False),
@@ -166,7 +179,7 @@ def _train_step(model, batch_size, state, step, features, targets):
     Args:
       state: the model's ``TrainState``.
       step: int32 [] global step index.
-      features: [N, F] encoded training coordinates.
+      features: the network's inputs at the N training points (``model.inputs``).
       targets: [N, C] training colours.
 
     Returns:
@@ -174,7 +187,7 @@ def _train_step(model, batch_size, state, step, features, targets):
     """
     if batch_size is not None:
         index = jax.random.randint(jax.random.fold_in(state.key, step), (batch_size,), 0, features.shape[0])
-        features, targets = features[index], targets[index]
+        features, targets = jax.tree_util.tree_map(lambda x: x[index], (features, targets))
 
     def loss_fn(params):
         prediction, updates = model.apply(
@@ -182,7 +195,7 @@ def _train_step(model, batch_size, state, step, features, targets):
         return jnp.mean(jnp.square(prediction - targets)), updates.get("batch_stats", {})
 
     (loss, batch_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-    updates, opt_state = optax.adam(state.lr).update(grads, state.opt_state, state.params)
+    updates, opt_state = optimizer(model, state.lr).update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
 
     finite = jnp.isfinite(loss) & _all_finite(params)
@@ -220,7 +233,7 @@ def train_chunk(states, matrices, coords, targets, start, *, model, batch_size, 
 
     Args:
       states: ``TrainState`` stacked on K (donated), split over ``mesh`` if given.
-      matrices: [K, m, d] or None.
+      matrices: the models' encoding arrays [K, ...] (``sweep.ModelSpec.matrix``) or None.
       coords: [N, d] training coordinates; targets: [N, C].
       start: int32 [] index of the first step.
 
@@ -231,7 +244,7 @@ def train_chunk(states, matrices, coords, targets, start, *, model, batch_size, 
 
     def per_device(states, matrices, coords, targets, steps):
         def one_model(state, matrix):
-            features = encodings.encode(coords, matrix)
+            features = model.inputs(coords, matrix)
 
             def body(carry, step):
                 return _train_step(model, batch_size, carry, step, features, targets)
@@ -246,7 +259,7 @@ def train_chunk(states, matrices, coords, targets, start, *, model, batch_size, 
 def _predict(model, variables, matrix, coords):
     """Evaluation-mode colours at ``coords`` [h, w, d] -> [h, w, C]."""
     flat = coords.reshape(-1, coords.shape[-1])
-    colours = model.apply(variables, encodings.encode(flat, matrix), train=False)
+    colours = model.apply(variables, model.inputs(flat, matrix), train=False)
     return colours.reshape(coords.shape[:-1] + (-1,))
 
 
@@ -261,7 +274,7 @@ def data_statistics(model, params, batch_stats, matrix, coords):
         return batch_stats
     flat = coords.reshape(-1, coords.shape[-1])
     _, updates = data_statistics_model(model).apply(
-        {"params": params, "batch_stats": batch_stats}, encodings.encode(flat, matrix),
+        {"params": params, "batch_stats": batch_stats}, model.inputs(flat, matrix),
         train=True, mutable=["batch_stats"])
     return updates["batch_stats"]
 
@@ -305,10 +318,12 @@ def init_stack(specs, split, config):
     """Initial ``TrainState`` of ``specs`` (one ``stack_key``), stacked on K: one model's init mapped over K."""
     if len({spec.stack_key for spec in specs}) != 1:
         raise ValueError("a stack needs specs whose encodings have one shape")
-    model = make_model(config, split.image.shape[-1])
+    model = make_model(config, split.image.shape[-1], specs[0])
     keys = jnp.stack([spec.keys() for spec in specs])
     lrs = jnp.asarray([spec.lr for spec in specs], jnp.float32)
-    return map_models(functools.partial(_init_state, model, specs[0].feature_dim), keys[:, 1], keys[:, 2], lrs)
+    matrices = sweep.stack_matrices(specs)
+    return map_models(functools.partial(_init_state, model), keys[:, 1], keys[:, 2], lrs,
+                      None if matrices is None else jnp.asarray(matrices))
 
 
 def _pad(tree, count):
@@ -347,7 +362,7 @@ def compile_chunk(specs, split, config, num_steps, mesh=None):
       memory.
     """
     args = chunk_inputs(specs, split, config, mesh)
-    model = make_model(config, split.image.shape[-1])
+    model = make_model(config, split.image.shape[-1], specs[0])
     lowered = train_chunk.lower(*args, jnp.int32(0), model=model, batch_size=config.batch_size,
                                 num_steps=num_steps, mesh=mesh)
     return lowered.compile(), args
@@ -427,7 +442,7 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
         raise ValueError(f"batch_size {config.batch_size} exceeds the {split.train_pixels[..., 0].size} training pixels")
     started = time.perf_counter()
     channels = split.image.shape[-1]
-    model = make_model(config, channels)
+    model = make_model(config, channels, specs[0])
     mesh = model_mesh()
     count = len(specs)
     states, matrices, coords, targets = chunk_inputs(specs, split, config, mesh)
@@ -493,21 +508,22 @@ def _predict_jit(variables, matrix, coords, *, model):
     return _predict(model, variables, matrix, coords)
 
 
-def render(config, channels, variables, matrix, height, width, rows_per_call=64):
+def render(config, channels, spec, variables, matrix, height, width, rows_per_call=64):
     """Evaluates one trained model on a pixel grid of any resolution.
 
     Args:
       config: the run's ``TrainConfig`` (for the architecture).
       channels: output channels C.
+      spec: the model's ``ModelSpec``.
       variables: {"params", "batch_stats"} of one model.
-      matrix: its encoding matrix [m, 2], or None.
+      matrix: its encoding array (``spec.matrix()``), or None.
       height, width: grid size; the coordinates are ``data.coordinate_grid``.
       rows_per_call: image rows evaluated per call, bounding memory.
 
     Returns:
       float32 [height, width, C] in [0, 1].
     """
-    model = make_model(config, channels)
+    model = make_model(config, channels, spec)
     grid = data.coordinate_grid(height, width)
     parts = [_predict_jit(variables, matrix, jnp.asarray(grid[top:top + rows_per_call]), model=model)
              for top in range(0, height, rows_per_call)]

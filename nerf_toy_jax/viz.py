@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from nerf_toy_jax import metrics, protocol, results  # noqa: E402
+from nerf_toy_jax import metrics, protocol, results, sweep  # noqa: E402
 
 CAPTION_PX = 14
 
@@ -154,7 +154,7 @@ def write_run_figures(out):
 
     Reads config.json, metrics.json, history.npz, frames.npz, image.png and
     reconstructions/; writes metrics.md, curves.png, convergence.gif,
-    final.png, psnr_vs_sigma.png where the run has several Gaussian sigmas,
+    final.png, psnr_vs_scale.png where an encoding was trained at several scales,
     and gifs/model_XXXX.gif if the run asked for them.
     """
     out = pathlib.Path(out)
@@ -188,34 +188,49 @@ def write_run_figures(out):
                 for name, index in chosen.items()]
     image_grid_png(out / "final.png", [image] + finals, ["original"] + captions,
                    title=f"final reconstructions, {config['split']} split, step {rows[0]['steps']} (test metrics)")
-    if len({row["sigma"] for row in rows if row["encoding"] == "gaussian"}) > 1:
+    if swept_encodings(rows):
         train_side = min(config["image_shape"][:2]) // (2 if config["split"] == "holdout" else 1)
-        psnr_vs_sigma_png(out / "psnr_vs_sigma.png", rows, nyquist=train_side / 2)
+        psnr_vs_scale_png(out / "psnr_vs_scale.png", rows, train_side)
 
 
-def psnr_vs_sigma_png(path, rows, nyquist=None):
-    """Train and test PSNR of Gaussian models against sigma (log axis), mean ± std over seeds.
+def swept_encodings(rows):
+    """Encodings of ``rows`` trained at several values of their scale (``sweep.SCALES``)."""
+    return [name for name in sweep.SCALES
+            if len({results.scale_of(row) for row in rows if row["encoding"] == name}) > 1]
+
+
+def psnr_vs_scale_png(path, rows, train_side):
+    """Train and test PSNR against each swept encoding's scale (log axis), mean ± std over seeds.
+
+    One panel per encoding of ``swept_encodings``: Gaussian sigma with the
+    training grid's Nyquist frequency ``train_side / 2``; hash-grid finest
+    resolution with the training grid's side; SIREN omega_0.
 
     Args:
-      rows: per-model rows (metrics.json); only non-diverged Gaussian ones are drawn.
-      nyquist: optional Nyquist frequency of the training grid (cycles per unit), drawn as a line.
+      rows: per-model rows (metrics.json); diverged ones are left out.
+      train_side: pixels along the shorter side of the training grid.
     """
-    gaussian = [row for row in rows if row["encoding"] == "gaussian" and not row["diverged"]]
-    sigmas = sorted({row["sigma"] for row in gaussian})
-    figure, axis = plt.subplots(figsize=(6.5, 4.2))
-    for name, style in (("train_psnr", "--"), ("test_psnr", "-")):
-        values = [[row[name] for row in gaussian if row["sigma"] == sigma] for sigma in sigmas]
-        mean = np.asarray([np.mean(v) for v in values])
-        std = np.asarray([np.std(v) for v in values])
-        axis.plot(sigmas, mean, style + "o", ms=3, label=name.replace("_psnr", ""))
-        axis.fill_between(sigmas, mean - std, mean + std, alpha=0.2, lw=0)
-    if nyquist:
-        axis.axvline(nyquist, color="grey", ls=":", label=f"training-grid Nyquist ({nyquist:g})")
-    best = sigmas[int(np.argmax([np.mean([r["test_psnr"] for r in gaussian if r["sigma"] == s]) for s in sigmas]))]
-    axis.set(xscale="log", xlabel="sigma (cycles per image)", ylabel="PSNR (dB)",
-             title=f"Gaussian Fourier features: PSNR against sigma (best test sigma {best:g})")
-    axis.grid(alpha=0.3, which="both")
-    axis.legend()
+    names = swept_encodings(rows)
+    figure, axes = plt.subplots(1, len(names), figsize=(6.5 * len(names), 4.2), squeeze=False)
+    references = {"gaussian": (train_side / 2, "training-grid Nyquist"), "hashgrid": (train_side, "training-grid side")}
+    for axis, encoding in zip(axes[0], names):
+        members = [row for row in rows if row["encoding"] == encoding and not row["diverged"]]
+        scales = sorted({results.scale_of(row) for row in members})
+        for name, style in (("train_psnr", "--"), ("test_psnr", "-")):
+            values = [[row[name] for row in members if results.scale_of(row) == scale] for scale in scales]
+            mean = np.asarray([np.mean(v) for v in values])
+            std = np.asarray([np.std(v) for v in values])
+            axis.plot(scales, mean, style + "o", ms=3, label=name.replace("_psnr", ""))
+            axis.fill_between(scales, mean - std, mean + std, alpha=0.2, lw=0)
+        if encoding in references:
+            value, what = references[encoding]
+            axis.axvline(value, color="grey", ls=":", label=f"{what} ({value:g})")
+        tests = [np.mean([row["test_psnr"] for row in members if results.scale_of(row) == s]) for s in scales]
+        short = sweep.SCALE_NAMES[encoding].split(" (")[0]
+        axis.set(xscale="log", xlabel=sweep.SCALE_NAMES[encoding], ylabel="PSNR (dB)",
+                 title=f"{encoding}: PSNR against {short} (best test {scales[int(np.argmax(tests))]:g})")
+        axis.grid(alpha=0.3, which="both")
+        axis.legend()
     _save(figure, path)
 
 
@@ -337,3 +352,23 @@ def write_batchnorm_figures(out, thresholds):
     axes[0][-1].legend(fontsize=7, ncol=2)
     figure.suptitle("BatchNorm (solid) against none (dashed), mean over seeds", fontsize=10)
     _save(figure, out / "curves.png")
+
+
+def time_to_quality_png(path, report):
+    """Train PSNR against wall seconds (left) and steps (right) of ``experiments.benchmark --task=quality``."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    thresholds = [float(t) for t in report["rows"][0]["reach"]]
+    for row in report["rows"]:
+        left.plot(row["seconds"], row["train_psnr"], label=f"{row['label']} (lr {row['lr']:g})")
+        right.plot(row["eval_steps"], row["train_psnr"], label=row["label"])
+    for axis, unit in ((left, "wall seconds after compilation"), (right, "step")):
+        for threshold in thresholds:
+            axis.axhline(threshold, color="grey", ls=":", lw=0.8)
+        axis.set(xlabel=unit, ylabel="train PSNR (dB)")
+        axis.grid(alpha=0.3)
+    left.set(xscale="symlog", title="time to quality")
+    right.set(title="steps to quality")
+    left.legend(fontsize=8)
+    figure.suptitle(f"{report['size']} x {report['size']} px, memorize, one model at a time on "
+                    f"{report['device_kind']}", fontsize=10)
+    _save(figure, path)

@@ -27,4 +27,29 @@ def test_benchmark_writes_table_and_json(tmp_path):
         assert row["memory_mb"] > 0
     assert rows[1]["memory_mb"] > rows[0]["memory_mb"]
     table = out.with_suffix(".md").read_text()
-    assert table.count("\n| 8 |") == 3 and "skipped" in table and report["device_kind"] in table
+    assert table.count("\n| gaussian | 8 |") == 3 and "skipped" in table and report["device_kind"] in table
+
+
+def test_time_to_quality_table_and_plot(tmp_path):
+    out = tmp_path / "quality"
+    completed = subprocess.run(
+        [sys.executable, "-m", "experiments.benchmark", "--task=quality", "--encodings=none,hashgrid",
+         "--quality_size=8", "--quality_steps=20", "--quality_eval_every=5", "--thresholds=5,90", f"--out={out}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert [row["encoding"] for row in report["rows"]] == ["none", "hashgrid"]
+    for row in report["rows"]:
+        assert row["eval_steps"] == [0, 5, 10, 15, 20] and row["seconds"][0] == 0.0
+        assert all(a <= b for a, b in zip(row["seconds"], row["seconds"][1:]))
+        assert row["reach"]["90"] == {"step": None, "seconds": None}  # 90 dB is out of reach
+        first = next(step for step, psnr in zip(row["eval_steps"], row["train_psnr"]) if psnr >= 5)
+        assert row["reach"]["5"]["step"] == first
+    table = out.with_suffix(".md").read_text()
+    assert "| hashgrid N=64 | 0.01 |" in table and out.with_suffix(".png").stat().st_size > 0
+
+
+def test_benchmark_rejects_an_unknown_encoding(tmp_path):
+    completed = subprocess.run([sys.executable, "-m", "experiments.benchmark", "--encodings=wavelet",
+                                f"--out={tmp_path / 'b'}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 2 and "unknown encoding 'wavelet'" in completed.stderr

@@ -3,7 +3,6 @@
 import functools
 import http.server
 import io
-import pathlib
 import threading
 
 import numpy as np

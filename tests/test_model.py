@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nerf_toy_jax.model import MLP, data_statistics_model
+from nerf_toy_jax.model import MLP, HashGridMLP, Siren, data_statistics_model
 
 X = jax.random.uniform(jax.random.PRNGKey(0), (50, 6))
 
@@ -47,3 +47,42 @@ def test_data_statistics_model_stores_exact_batch_statistics():
     np.testing.assert_allclose(stats["var"], hidden.var(0), rtol=1e-4, atol=1e-6)
     eval_out = model.apply({"params": p, **updates}, X, train=False)
     np.testing.assert_allclose(eval_out, train_out, rtol=1e-5, atol=1e-6)
+
+
+def test_siren_initialisation_follows_the_paper():
+    model = Siren(depth=4, width=256, channels=3)
+    coords = jnp.zeros((5, 2))
+    params = model.init(jax.random.PRNGKey(3), model.inputs(coords, jnp.asarray([30.0])), train=False)["params"]
+    bounds = {"Dense_0": (1 / 2, 1 / np.sqrt(2))}  # first layer: U(-1/n, 1/n), n = 2 inputs
+    for name in ("Dense_1", "Dense_2", "Dense_3"):
+        bounds[name] = (np.sqrt(6 / 256) / 30, 1 / np.sqrt(256))  # U(-sqrt(6/n)/30, sqrt(6/n)/30)
+    assert sorted(params) == sorted(bounds)
+    for name, (kernel_bound, bias_bound) in bounds.items():
+        for value, bound in ((params[name]["kernel"], kernel_bound), (params[name]["bias"], bias_bound)):
+            value = np.abs(np.asarray(value))
+            assert value.max() <= bound
+            assert value.size < 200 or value.max() > 0.9 * bound  # uniform over the whole interval
+    colours = model.apply({"params": params}, model.inputs(jax.random.uniform(jax.random.PRNGKey(4), (64, 2)),
+                                                           jnp.asarray([30.0])), train=False)
+    assert colours.shape == (64, 3) and 0.0 < float(colours.mean()) < 1.0
+
+
+def test_siren_omega_scales_the_first_layer():
+    model = Siren(depth=2, width=8, channels=1)
+    coords = jax.random.uniform(jax.random.PRNGKey(5), (16, 2))
+    params = model.init(jax.random.PRNGKey(6), model.inputs(coords, jnp.asarray([1.0])), train=False)["params"]
+    first = params["Dense_0"]
+    for omega in (1.0, 30.0):
+        hidden = jnp.sin(omega * (coords @ first["kernel"] + first["bias"]))
+        want = 0.5 * (hidden @ params["Dense_1"]["kernel"] + params["Dense_1"]["bias"]) + 0.5
+        got = model.apply({"params": params}, model.inputs(coords, jnp.asarray([omega])), train=False)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_hashgrid_tables_start_small_and_feed_the_mlp():
+    model = HashGridMLP(levels=3, features=2, log2_table=6)
+    inputs = model.inputs(jax.random.uniform(jax.random.PRNGKey(7), (10, 2)), jnp.asarray([2.0, 4.0, 16.0]))
+    params = model.init(jax.random.PRNGKey(8), inputs, train=False)["params"]
+    assert params["tables"].shape == (3, 64, 2) and float(jnp.abs(params["tables"]).max()) <= 1e-4
+    assert params["MLP_0"]["Dense_0"]["kernel"].shape == (6, 64)  # L F features into 64 hidden units
+    assert model.apply({"params": params}, inputs, train=False).shape == (10, 3)

@@ -28,12 +28,14 @@ def test_search_and_test_specs_follow_the_paper():
         ("gaussian", 1.0, 6.0, 0), ("gaussian", 2.0, 6.0, 0), ("positional", 10.0, 3.0, 0)]
     assert all(s.matrix_rows == 256 for s in search)  # m = 256; positional: 128 frequencies per axis
     natural = protocol.test_specs("natural", ["none", "basic", "positional", "gaussian"], [0, 1],
-                                  {"sigma": 2.0, "positional_scale": 3.0})
+                                  {"sigma": 2.0, "positional_scale": 3.0}, 64)
     assert [(s.encoding, s.seed, s.lr) for s in natural] == [
         ("none", 0, 1e-2), ("none", 1, 1e-2), ("basic", 0, 1e-2), ("basic", 1, 1e-2),
         ("positional", 0, 1e-3), ("positional", 1, 1e-3), ("gaussian", 0, 1e-3), ("gaussian", 1, 1e-3)]
     assert natural[-1].sigma == 2.0 and natural[4].positional_scale == 3.0
-    assert all(s.lr == 1e-3 for s in protocol.test_specs("text", ["none", "basic"], [0], {}))
+    assert all(s.lr == 1e-3 for s in protocol.test_specs("text", ["none", "basic"], [0], {}, 64))
+    later = protocol.test_specs("natural", ["hashgrid", "siren"], [0], {}, 32)
+    assert [(s.lr, s.hashgrid_finest) for s in later] == [(1e-2, 32.0), (1e-4, 32.0)]
 
 
 def test_summary_statistics_and_ordering():

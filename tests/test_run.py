@@ -34,7 +34,7 @@ def folder(tmp_path_factory):
 def test_run_writes_every_output(folder):
     out, stdout = folder
     for name in ("config.json", "metrics.csv", "metrics.json", "metrics.md", "history.npz", "frames.npz",
-                 "image.png", "curves.png", "final.png", "convergence.gif", "psnr_vs_sigma.png"):
+                 "image.png", "curves.png", "final.png", "convergence.gif", "psnr_vs_scale.png"):
         assert (out / name).stat().st_size > 0, name
     with open(out / "metrics.csv") as handle:
         rows = list(csv.DictReader(handle))
@@ -50,7 +50,7 @@ def test_run_writes_every_output(folder):
     gif = iio.imread(out / "convergence.gif")
     assert gif.shape[0] == 3  # steps 0, 2, 4
     assert gif.shape[2] > 3 * gif.shape[1] // 2  # original + 2 columns side by side, captions on top
-    for name in ("curves.png", "final.png", "psnr_vs_sigma.png", "image.png"):
+    for name in ("curves.png", "final.png", "psnr_vs_scale.png", "image.png"):
         with Image.open(out / name) as picture:
             picture.load()
             assert picture.size[0] > 0
@@ -73,7 +73,7 @@ def test_checkpoint_renders_the_saved_reconstruction(folder):
     config = results.load_json(out / "config.json")
     spec, variables, matrix = results.load_checkpoint(out, 2)
     assert (spec.encoding, spec.sigma, spec.seed) == ("gaussian", 4.0, 0)
-    rendered = train.render(train.TrainConfig(**config["train"]), 3, variables, matrix, 16, 16)
+    rendered = train.render(train.TrainConfig(**config["train"]), 3, spec, variables, matrix, 16, 16)
     saved = np.asarray(Image.open(results.reconstruction_path(out, 2)), np.float32) / 255
     np.testing.assert_allclose(rendered, saved, atol=0.5 / 255 + 1e-6)
 
@@ -145,5 +145,5 @@ def test_sweep_sigma_defaults_to_the_paper_protocol(tmp_path):
     config = results.load_json(out / "config.json")
     assert config["split"] == "holdout" and config["train"]["batchnorm"] is False
     assert [spec["encoding"] for spec in config["specs"]] == ["gaussian"] * 4
-    assert (out / "psnr_vs_sigma.png").stat().st_size > 0
+    assert (out / "psnr_vs_scale.png").stat().st_size > 0
     assert "mean ± std over seeds" in completed.stdout
