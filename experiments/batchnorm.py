@@ -35,7 +35,7 @@ flags.DEFINE_list("thresholds", ["25", "30"], "Train PSNRs (dB) whose first reac
 flags.DEFINE_integer("eval_every", 25, "Steps between evaluations.")
 flags.DEFINE_string("out", "results/batchnorm", "Output folder.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing ablation in --out.")
-flags.DEFINE_bool("redraw", False, "Only redraw table.md and curves.png from rows.json and history.npz.")
+flags.DEFINE_bool("redraw", False, "Only redraw table.md and curves.png from the saved files.")
 FLAGS = flags.FLAGS
 
 ARMS = [(split, batchnorm) for split in data.SPLITS for batchnorm in (True, False)]
@@ -86,9 +86,10 @@ def main(argv):
                           **{name: np.concatenate(parts) for name, parts in curves.items()})
         command = " ".join(["python", "-m", "experiments.batchnorm", *sys.argv[1:]])
         results.write_json(out / "batchnorm.json", {"command": command, "size": FLAGS.size, "steps": FLAGS.steps,
+                                                     "thresholds": thresholds,
                                                      "wall_s": round(time.perf_counter() - started, 1),
                                                      "environment": results.environment()})
-    viz.write_batchnorm_figures(out, thresholds)
+    viz.write_batchnorm_figures(out)
     print((out / "table.md").read_text())
 
 

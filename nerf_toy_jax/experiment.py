@@ -113,7 +113,8 @@ def stack_memory(specs, split, config):
     devices = 1 if mesh is None else mesh.size
     points = config.batch_size or split.train_pixels[..., 0].size
     return [train.memory_estimate(-(-len(group) // devices), specs[group[0]].feature_dim, points, config,
-                                  split.image.shape[-1], train.models_at_once(len(group), mesh))
+                                  split.image.shape[-1], train.models_at_once(len(group), mesh),
+                                  specs[group[0]].table_params)
             for group in sweep.group_specs(specs, config.max_stack)]
 
 

@@ -368,7 +368,7 @@ def compile_chunk(specs, split, config, num_steps, mesh=None):
     return lowered.compile(), args
 
 
-def memory_estimate(count, feature_dim, points, config, channels, models_at_once):
+def memory_estimate(count, feature_dim, points, config, channels, models_at_once, table_params=0):
     """Estimated peak bytes of training a stack of ``count`` models.
 
     Per model: its parameters, Adam moments and gradients (4 float32 copies)
@@ -384,10 +384,11 @@ def memory_estimate(count, feature_dim, points, config, channels, models_at_once
       channels: output channels C.
       models_at_once: models whose activations are alive together: K under
         ``vmap``, 1 when ``map_models`` runs them one after another.
+      table_params: trainable parameters besides the MLP's (hash tables, ``ModelSpec.table_params``).
     """
     dims = [feature_dim] + [config.width] * (config.depth - 1) + [channels]
     params = sum(a * b + b for a, b in zip(dims[:-1], dims[1:]))
-    params += 4 * config.width * (config.depth - 1) * config.batchnorm  # scale, bias, mean, var
+    params += 4 * config.width * (config.depth - 1) * config.batchnorm + table_params  # BN: scale, bias, mean, var
     per_layer = 3 if config.batchnorm else 2
     kept = per_layer * config.width * (config.depth - 1) + 2 * config.width
     activations = 4 * points * (feature_dim + kept + 2 * channels)

@@ -299,16 +299,14 @@ def _cell(values, digits=2):
     return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}" if len(values) else "-"
 
 
-def write_batchnorm_figures(out, thresholds):
-    """table.md and curves.png of an ``experiments.batchnorm`` folder, from rows.json and history.npz.
-
-    Args:
-      thresholds: train PSNRs (dB); the table gives the first evaluated step
-        reaching each, mean over the seeds that reach it (with their count).
-    """
+def write_batchnorm_figures(out):
+    """table.md and curves.png of an ``experiments.batchnorm`` folder, from batchnorm.json, rows.json
+    and history.npz. For each of the record's train-PSNR thresholds the table gives the first evaluated
+    step reaching it, mean over the seeds that reach it (with their count)."""
     out = pathlib.Path(out)
     rows = results.load_json(out / "rows.json")
     record = results.load_json(out / "batchnorm.json")
+    thresholds = record["thresholds"]
     with np.load(out / "history.npz") as stored:
         history = {name: stored[name] for name in stored.files}
     steps_to = {t: metrics.first_reaching(history["eval_steps"], history["train_psnr"], t) for t in thresholds}

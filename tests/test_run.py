@@ -134,7 +134,7 @@ def test_figures_program_redraws_and_refuses_non_runs(folder, tmp_path):
     assert completed.returncode == 0 and (out / "curves.png").stat().st_size > 0
     assert (out / "metrics.md").read_bytes() == table
     refused = run(f"--runs={tmp_path}", program="figures")
-    assert refused.returncode == 2 and "not a run folder" in refused.stderr
+    assert refused.returncode == 2 and "no result record" in refused.stderr
 
 
 def test_sweep_sigma_defaults_to_the_paper_protocol(tmp_path):

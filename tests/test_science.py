@@ -108,3 +108,13 @@ def test_ntk_program(tmp_path):
     assert (out / "ntk.png").stat().st_size > 0
     bad = run("ntk", "--sigmas=-1", f"--out={tmp_path / 'bad'}")
     assert bad.returncode == 2 and "--sigmas must be positive" in bad.stderr
+
+
+def test_figures_program_redraws_a_reproduction(reproduction):
+    out, _ = reproduction
+    table = (out / "table.md").read_bytes()
+    (out / "table.md").write_text("stale")
+    (out / "reconstructions.png").unlink()
+    completed = run("figures", f"--runs={out}")
+    assert completed.returncode == 0, completed.stderr
+    assert (out / "table.md").read_bytes() == table and (out / "reconstructions.png").stat().st_size > 0
