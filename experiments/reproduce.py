@@ -10,8 +10,12 @@ seed on each test image with the chosen values; the paper's protocol
 otherwise (nerf_toy_jax/protocol.py): holdout split, 4 x 256 MLP without
 BatchNorm, Adam, 2000 full-batch steps. Writes results/<name>/: table.md
 (mean ± std test PSNR beside the paper's), search.md, rows.json,
-reconstructions.png, reproduce.json, and units/ (one file per image; with
---resume finished images are not trained again).
+reconstructions.png, reproduce.json, and units/ (the rows of every model
+trained on each image). --resume reuses every model already trained in the
+folder at the same --size, --steps and --eval_every and trains only the
+others: an interrupted reproduction continues, and a wider search grid, more
+seeds or more encodings cost only the new models. reconstructions/ holds the
+latest trained first-seed model of each encoding on each test image.
 
 The best sigma and scale depend on resolution: they are frequencies in
 cycles per image, and the training grid's Nyquist limit is size / 4.
@@ -40,15 +44,17 @@ flags.DEFINE_integer("eval_every", 100, "Steps between evaluations.")
 flags.DEFINE_string("name", "reproduce", "Run name; the default output folder is results/<name>.")
 flags.DEFINE_string("out", None, "Output folder. Default: results/<name>.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing reproduction in the output folder.")
-flags.DEFINE_bool("resume", False, "Continue the reproduction in the output folder; finished images are kept.")
+flags.DEFINE_bool("resume", False, "Continue the reproduction in the output folder: reuse its models trained "
+                  "at the same --size, --steps and --eval_every, train the others.")
 FLAGS = flags.FLAGS
 
-IDENTIFYING = ("size", "steps", "seeds", "sets", "encodings", "sigmas", "positional_scales", "text_images",
-               "validation_text_images", "eval_every")
+SETTINGS = ("size", "steps", "seeds", "sets", "encodings", "sigmas", "positional_scales", "text_images",
+            "validation_text_images", "eval_every")
+TRAINING = ("size", "steps", "eval_every")  # what a stored model was trained with; --resume needs them equal
 
 
 def settings():
-    return {name: FLAGS[name].value for name in IDENTIFYING}
+    return {name: FLAGS[name].value for name in SETTINGS}
 
 
 def checked_flags():
@@ -82,10 +88,10 @@ def checked_flags():
         if not (out / "reproduce.json").is_file():
             raise UsageError(f"nothing to resume: {out} holds no reproduction (no reproduce.json)")
         saved = results.load_json(out / "reproduce.json")["settings"]
-        changed = [name for name in IDENTIFYING if saved.get(name) != settings()[name]]
+        changed = [name for name in TRAINING if saved.get(name) != settings()[name]]
         if changed:
-            raise UsageError(f"{out} holds a different reproduction: --{changed[0]} was {saved.get(changed[0])!r}, "
-                             f"now {settings()[changed[0]]!r}; resume with the same flags")
+            raise UsageError(f"{out} holds models trained otherwise: --{changed[0]} was {saved.get(changed[0])!r}, "
+                             f"now {settings()[changed[0]]!r}; resume with the same --size, --steps and --eval_every")
     elif out.is_dir() and any(out.iterdir()) and not FLAGS.overwrite:
         raise UsageError(f"output folder {out} is not empty: pass --overwrite to replace it, --resume to continue "
                          "it, or choose another --out/--name")
@@ -93,26 +99,34 @@ def checked_flags():
 
 
 def train_image(out, phase, set_name, part, name, specs, config):
-    """Trains ``specs`` on one image (holdout split) and stores its rows in units/; reuses stored rows."""
+    """Rows of ``specs`` on one image (holdout split): stored ones from units/, the others trained and stored.
+
+    Returns:
+      (rows in ``specs`` order, seconds spent, number of models trained).
+    """
     path = out / "units" / f"{phase}-{set_name}-{name}.json"
-    if path.is_file():
-        return results.load_json(path), 0.0
+    stored = {protocol.row_key(row): row for row in (results.load_json(path) if path.is_file() else [])}
+    missing = [spec for spec in specs if protocol.spec_key(spec) not in stored]
     started = time.perf_counter()
-    image = datasets.load(set_name, part, name, FLAGS.size)
-    split = data.make_split(image, "holdout")
-    stacks = train.train_sweep(specs, split, config)
-    rows = [{**row, "set": set_name, "part": part, "image": name} for row in results.model_rows(stacks)]
-    if phase == "test":
-        results.write_png(out / "images" / f"{set_name}-{name}.png", image)
-        first_seed = min(spec.seed for spec in specs)
-        for index, (spec, stack, k) in enumerate(results.ordered(stacks)):
-            if spec.seed == first_seed:
-                variables, matrix = results.model_variables(stack, k)
-                prediction = train.render(config, image.shape[-1], spec, variables, matrix, FLAGS.size,
-                                          FLAGS.size)
-                results.write_png(out / "reconstructions" / f"{set_name}-{name}-{spec.encoding}.png", prediction)
-    results.write_json(path, rows)
-    return rows, time.perf_counter() - started
+    if missing:
+        image = datasets.load(set_name, part, name, FLAGS.size)
+        split = data.make_split(image, "holdout")
+        stacks = train.train_sweep(missing, split, config)
+        for row in results.model_rows(stacks):
+            row = {**row, "set": set_name, "part": part, "image": name}
+            stored[protocol.row_key(row)] = row
+        if phase == "test":
+            results.write_png(out / "images" / f"{set_name}-{name}.png", image)
+            first_seed = min(spec.seed for spec in specs)
+            for spec, stack, k in results.ordered(stacks):
+                if spec.seed == first_seed:
+                    variables, matrix = results.model_variables(stack, k)
+                    prediction = train.render(config, image.shape[-1], spec, variables, matrix, FLAGS.size,
+                                              FLAGS.size)
+                    results.write_png(out / "reconstructions" / f"{set_name}-{name}-{spec.encoding}.png",
+                                      prediction)
+        results.write_json(path, list(stored.values()))
+    return [stored[protocol.spec_key(spec)] for spec in specs], time.perf_counter() - started, len(missing)
 
 
 def main(argv):
@@ -150,21 +164,21 @@ def main(argv):
     for set_name in FLAGS.sets:
         search_rows = []
         for name in names[(set_name, "validation")]:
-            rows, seconds = train_image(out, "search", set_name, "validation", name,
-                                        protocol.search_specs(sigmas, scales), config)
+            rows, seconds, trained = train_image(out, "search", set_name, "validation", name,
+                                                 protocol.search_specs(sigmas, scales), config)
             search_rows += rows
             done += 1
-            progress(done, units, started, f"search {set_name}/{name}", rows, seconds)
+            progress(done, units, started, f"search {set_name}/{name}", rows, seconds, trained)
         choices = protocol.best_choices(search_rows)
         record["choices"][set_name] = choices
         print(f"{set_name}: chose sigma {choices['sigma']:g}, positional scale {choices['positional_scale']:g}")
         specs = protocol.test_specs(set_name, FLAGS.encodings, seeds, choices, FLAGS.size)
         all_rows += search_rows
         for name in names[(set_name, "test")]:
-            rows, seconds = train_image(out, "test", set_name, "test", name, specs, config)
+            rows, seconds, trained = train_image(out, "test", set_name, "test", name, specs, config)
             all_rows += rows
             done += 1
-            progress(done, units, started, f"test {set_name}/{name}", rows, seconds)
+            progress(done, units, started, f"test {set_name}/{name}", rows, seconds, trained)
     record["wall_s"] = round(previous_s + time.perf_counter() - started, 1)
     results.write_json(out / "rows.json", all_rows)
     results.write_json(out / "reproduce.json", record)
@@ -174,11 +188,12 @@ def main(argv):
     print(f"results in {out}: table.md, search.md, reconstructions.png")
 
 
-def progress(done, total, started, what, rows, seconds):
+def progress(done, total, started, what, rows, seconds, trained):
     elapsed = time.perf_counter() - started
     best = max(rows, key=lambda row: row["test_psnr"])
     diverged = sum(row["diverged"] for row in rows)
-    print(f"[{done}/{total}] {what}: {len(rows)} models in {seconds:.0f} s{' (stored)' if not seconds else ''}, "
+    print(f"[{done}/{total}] {what}: {len(rows)} models, {trained} trained in {seconds:.0f} s, "
+          f"{len(rows) - trained} stored; "
           f"best test PSNR {best['test_psnr']:.2f} dB ({best['label']})"
           f"{f', {diverged} diverged' if diverged else ''} | elapsed {elapsed / 60:.1f} min", flush=True)
 

@@ -31,6 +31,22 @@ MAPPING_SIZE = 256
 SEARCHED = {"gaussian": "sigma", "positional": "positional_scale"}
 
 
+KEY_FIELDS = {"gaussian": "sigma", "positional": "positional_scale", "hashgrid": "hashgrid_finest",
+              "siren": "siren_omega"}
+
+
+def spec_key(spec):
+    """What tells the protocol's models apart: (encoding, its varied parameter, seed, lr)."""
+    field = KEY_FIELDS.get(spec.encoding)
+    return spec.encoding, None if field is None else float(getattr(spec, field)), spec.seed, spec.lr
+
+
+def row_key(row):
+    """``spec_key`` of the model a row (``results.model_rows``) describes."""
+    field = KEY_FIELDS.get(row["encoding"])
+    return row["encoding"], None if field is None else float(row[field]), row["seed"], row["lr"]
+
+
 def search_specs(sigmas, positional_scales, lr=LR):
     """The validation grid: Gaussian at every sigma and positional at every scale, seed 0."""
     return ([sweep.ModelSpec("gaussian", sigma=float(s), mapping_size=MAPPING_SIZE, seed=0, lr=lr) for s in sigmas]

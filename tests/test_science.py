@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -46,15 +47,24 @@ def test_reproduce_writes_the_table_beside_the_paper(reproduction):
         assert picture.size[0] > 3 * 100  # original + 2 encodings side by side
 
 
-def test_reproduce_resume_reuses_finished_images(reproduction):
+def test_reproduce_resume_trains_only_new_models(reproduction, tmp_path):
     out, _ = reproduction
-    before = (out / "rows.json").read_text()
-    completed = run("reproduce", *REPRODUCE, f"--out={out}", "--resume")
-    assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.count("(stored)") == 3
-    assert (out / "rows.json").read_text() == before
-    changed = run("reproduce", *REPRODUCE[:-1], "--seeds=2", f"--out={out}", "--resume")
-    assert changed.returncode == 2 and "--seeds was ['1']" in changed.stderr
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    before = json.loads((copy / "rows.json").read_text())
+    again = run("reproduce", *REPRODUCE, f"--out={copy}", "--resume")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count(" 0 trained") == 3
+    assert json.loads((copy / "rows.json").read_text()) == before
+    wider = run("reproduce", *REPRODUCE[:-1], "--seeds=2", f"--out={copy}", "--resume")
+    assert wider.returncode == 0, wider.stderr
+    assert wider.stdout.count("0 trained") == 1  # the search models are all stored
+    assert wider.stdout.count(", 2 trained") == 2  # seed 1 of none and gaussian on each test image
+    rows = json.loads((copy / "rows.json").read_text())
+    seed0 = [row for row in rows if row["part"] == "test" and row["seed"] == 0]
+    assert seed0 == [row for row in before if row["part"] == "test"]
+    refused = run("reproduce", *REPRODUCE[:1], "--steps=6", *REPRODUCE[2:], f"--out={copy}", "--resume")
+    assert refused.returncode == 2 and "--steps was 4, now 6" in refused.stderr
 
 
 @pytest.mark.parametrize("args, message", [
