@@ -146,8 +146,10 @@ def main(argv):
     config = train.TrainConfig(steps=FLAGS.steps, eval_every=FLAGS.eval_every, batchnorm=False,
                                frame_size=FLAGS.size)
     started = time.perf_counter()
-    previous_s = results.load_json(out / "reproduce.json")["wall_s"] if FLAGS.resume else 0.0
-    record = {"settings": settings(), "command": " ".join(["python", "-m", "experiments.reproduce", *sys.argv[1:]]),
+    previous = results.load_json(out / "reproduce.json") if FLAGS.resume else {"wall_s": 0.0, "commands": []}
+    previous_s = previous["wall_s"]
+    command = " ".join(["python", "-m", "experiments.reproduce", *sys.argv[1:]])
+    record = {"settings": settings(), "commands": previous.get("commands", [previous.get("command")]) + [command],
               "paper_size": protocol.PAPER_SIZE, "choices": {}, "wall_s": previous_s,
               "environment": results.environment()}
     results.write_json(out / "reproduce.json", record)

@@ -244,8 +244,10 @@ def write_reproduction_figures(out):
     rows = results.load_json(out / "rows.json")
     settings = record["settings"]
     test_rows = [row for row in rows if row["part"] == "test"]
-    header = (f"Command: `{record['command']}` ({record['wall_s'] / 60:.1f} min on "
-              f"{record['environment']['device_kind']}).\n\n"
+    commands = record.get("commands") or [record["command"]]
+    header = (("Command" if len(commands) == 1 else "Commands, in order (each --resume trains only new models)")
+              + ": " + ", then ".join(f"`{command}`" for command in commands)
+              + f" ({record['wall_s'] / 60:.1f} min in all on {record['environment']['device_kind']}).\n\n"
               f"{settings['size']} x {settings['size']} px images (the paper: {record['paper_size']}), holdout split, "
               f"{settings['steps']} steps; test PSNR is the mean ± std over every test image and seed; "
               "seed std is the mean over images of the std over seeds.\n\n")
