@@ -11,7 +11,7 @@ import sys
 from absl import flags
 
 import experiments
-from experiments.parsing import UsageError, parse_floats, parse_lr_overrides, parse_seeds
+from experiments.parsing import UsageError, parse_floats, parse_lr_overrides, parse_seeds, refuse_changed
 from nerf_toy_jax import data, datasets, encodings, experiment, results, sweep, train
 
 FLAGS = flags.FLAGS
@@ -94,11 +94,8 @@ def output_folder():
             raise UsageError(f"nothing to resume: {out} holds no run (no config.json)")
         saved = results.load_json(out / "config.json")["settings"]
         current = {"program": saved.get("program"), **settings()}
-        changed = sorted(name for name in set(saved) | set(current)
-                         if name not in NOT_IDENTIFYING and saved.get(name) != current.get(name))
-        if changed:
-            raise UsageError(f"{out} holds a different run: --{changed[0]} was {saved.get(changed[0])!r}, "
-                             f"now {current.get(changed[0])!r}; resume with the same flags")
+        names = [name for name in set(saved) | set(current) if name not in NOT_IDENTIFYING]
+        refuse_changed(out, saved, current, names, "a different run", "resume with the same flags")
     elif out.is_dir() and any(out.iterdir()) and not FLAGS.overwrite:
         raise UsageError(f"output folder {out} already holds {'a run' if holds_run else 'files'}: pass --overwrite "
                          "to replace it, --resume to continue it, or choose another --out/--name")

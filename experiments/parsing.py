@@ -36,3 +36,11 @@ def parse_lr_overrides(values):
         except ValueError:
             raise UsageError(f"--lr_overrides takes encoding=lr pairs, got {item!r}") from None
     return overrides
+
+
+def refuse_changed(out, saved, current, names, what, hint):
+    """Raises UsageError naming the first of ``names`` whose value in ``saved`` differs from ``current``."""
+    changed = sorted(name for name in names if saved.get(name) != current.get(name))
+    if changed:
+        name = changed[0]
+        raise UsageError(f"{out} holds {what}: --{name} was {saved.get(name)!r}, now {current.get(name)!r}; {hint}")

@@ -28,7 +28,7 @@ import time
 from absl import app, flags
 
 import experiments
-from experiments.parsing import UsageError, parse_floats, parse_seeds
+from experiments.parsing import UsageError, parse_floats, parse_seeds, refuse_changed
 from nerf_toy_jax import data, datasets, encodings, protocol, results, train, viz
 
 flags.DEFINE_integer("size", 64, "Image side in pixels (the paper: 512). Train and test grids are size / 2.")
@@ -87,11 +87,8 @@ def checked_flags():
     if FLAGS.resume:
         if not (out / "reproduce.json").is_file():
             raise UsageError(f"nothing to resume: {out} holds no reproduction (no reproduce.json)")
-        saved = results.load_json(out / "reproduce.json")["settings"]
-        changed = [name for name in TRAINING if saved.get(name) != settings()[name]]
-        if changed:
-            raise UsageError(f"{out} holds models trained otherwise: --{changed[0]} was {saved.get(changed[0])!r}, "
-                             f"now {settings()[changed[0]]!r}; resume with the same --size, --steps and --eval_every")
+        refuse_changed(out, results.load_json(out / "reproduce.json")["settings"], settings(), TRAINING,
+                       "models trained otherwise", "resume with the same --size, --steps and --eval_every")
     elif out.is_dir() and any(out.iterdir()) and not FLAGS.overwrite:
         raise UsageError(f"output folder {out} is not empty: pass --overwrite to replace it, --resume to continue "
                          "it, or choose another --out/--name")

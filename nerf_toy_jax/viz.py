@@ -136,7 +136,7 @@ def image_grid_png(path, images, captions, columns=None, title=None):
       captions: one string per image.
     """
     count = len(images)
-    columns = columns or min(count, 6)
+    columns = columns or -(-count // -(-count // 8))  # at most 8 per row, rows evenly filled
     rows = -(-count // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.9 * rows), squeeze=False)
     for axis in axes.flat:
