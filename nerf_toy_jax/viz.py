@@ -144,8 +144,10 @@ def image_grid_png(path, images, captions, columns=None, title=None):
     for axis, image, caption in zip(axes.flat, images, captions):
         axis.imshow(to_uint8_rgb(image), interpolation="nearest")
         axis.set_title(caption, fontsize=8)
-    if title:
-        figure.suptitle(title, fontsize=10)
+    if title:  # a fixed band in inches above the captions, whatever the number of rows
+        height = figure.get_figheight()
+        figure.subplots_adjust(top=1 - 0.75 / height)
+        figure.suptitle(title, fontsize=10, y=1 - 0.15 / height)
     _save(figure, path)
 
 
