@@ -61,8 +61,7 @@ def main(argv):
             config = train.TrainConfig(steps=FLAGS.steps, eval_every=FLAGS.eval_every)
             if out.is_dir() and any(out.iterdir()) and not FLAGS.overwrite:
                 raise UsageError(f"output folder {out} is not empty: pass --overwrite to replace it")
-            image = datasets.from_source(FLAGS.image, FLAGS.size)
-            image = data.load_image(FLAGS.image, size=FLAGS.size) if image is None else image
+            image = datasets.load_any(FLAGS.image, FLAGS.size)
     except FileNotFoundError:
         print(f"batchnorm.py: error: image file not found: {FLAGS.image}", file=sys.stderr)
         sys.exit(2)

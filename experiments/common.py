@@ -106,10 +106,8 @@ def load_split():
     if FLAGS.size < 0:
         raise UsageError(f"--size must be >= 0, got {FLAGS.size}")
     try:
-        image = datasets.from_source(FLAGS.image, FLAGS.size or None)
-        if image is None:
-            image = data.load_image(FLAGS.image, size=FLAGS.size or None, max_pixels=FLAGS.max_pixels,
-                                    timeout=FLAGS.url_timeout)
+        image = datasets.load_any(FLAGS.image, FLAGS.size or None, max_pixels=FLAGS.max_pixels,
+                                  timeout=FLAGS.url_timeout)
     except FileNotFoundError:
         raise UsageError(f"image file not found: {FLAGS.image}") from None
     except IsADirectoryError:

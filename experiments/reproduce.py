@@ -50,7 +50,9 @@ FLAGS = flags.FLAGS
 
 SETTINGS = ("size", "steps", "seeds", "sets", "encodings", "sigmas", "positional_scales", "text_images",
             "validation_text_images", "eval_every")
-TRAINING = ("size", "steps", "eval_every")  # what a stored model was trained with; --resume needs them equal
+TRAINING = ("size", "steps", "eval_every")
+OUTPUTS = ("reproduce.json", "rows.json", "table.md", "search.md", "reconstructions.png", "units", "images",
+           "reconstructions")  # what a stored model was trained with; --resume needs them equal
 
 
 def settings():
@@ -136,10 +138,7 @@ def main(argv):
         print(f"reproduce.py: error: {error}", file=sys.stderr)
         sys.exit(2)
     if FLAGS.overwrite:
-        results.clear_run(out)
-        for sub in ("units", "images", "reconstructions"):
-            for path in sorted((out / sub).glob("*")) if (out / sub).is_dir() else []:
-                path.unlink()
+        results.clear_run(out, OUTPUTS)
     config = train.TrainConfig(steps=FLAGS.steps, eval_every=FLAGS.eval_every, batchnorm=False,
                                frame_size=FLAGS.size)
     started = time.perf_counter()

@@ -129,3 +129,9 @@ def from_source(source, size):
             raise ValueError(f"text images are numbered: text:0, text:1, ..., got {source!r}")
         return text_image(TEXT_SEEDS["test"], size or TEXT_CANVAS, int(name))
     return None
+
+
+def load_any(source, size=None, **load_options):
+    """A set image (``from_source``) or else ``data.load_image(source, size=size, **load_options)``."""
+    image = from_source(source, size)
+    return data.load_image(source, size=size, **load_options) if image is None else image

@@ -31,8 +31,7 @@ MAPPING_SIZE = 256
 SEARCHED = {"gaussian": "sigma", "positional": "positional_scale"}
 
 
-KEY_FIELDS = {"gaussian": "sigma", "positional": "positional_scale", "hashgrid": "hashgrid_finest",
-              "siren": "siren_omega"}
+KEY_FIELDS = {**sweep.SCALES, **SEARCHED}  # the parameter each encoding's models vary in
 
 
 def spec_key(spec):

@@ -46,9 +46,9 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
-def clear_run(out):
-    """Removes the files and folders of a run (``RUN_FILES``) from ``out``, and nothing else."""
-    for name in RUN_FILES:
+def clear_run(out, names=RUN_FILES):
+    """Removes the files and folders ``names`` (default: those of a run) from ``out``, and nothing else."""
+    for name in names:
         path = pathlib.Path(out) / name
         if path.is_dir():
             shutil.rmtree(path)
