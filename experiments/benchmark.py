@@ -6,14 +6,15 @@
 Speed (--task=speed): for every encoding x image size x number of models K
 (Gaussian features m = 256, MLP 4 x 256 with BatchNorm, full batch, fp32 —
 the default run's network; other --encodings with their own networks):
-compile time; steady seconds per model-step of the vmapped, scanned program;
-model-steps/s; achieved GFLOP/s (matmul FLOPs of forward + backward) and its
-ratio to the machine's fp32 matmul peak measured in the same process; the
-program's memory (XLA's buffer assignment); and the speed-up over the same
-K models trained one after another, (a) by the one-model step called in a
-Python loop and (b) by the one-model ``lax.scan`` program. Each time is the
-median of --repeats measurements, with the spread (max - min) / median; the
-matmul peak is measured again right before each row.
+compile time; steady seconds per model-step of the stacked, scanned program;
+model-steps/s; achieved GFLOP/s (the step's matmul FLOPs) and its ratio to
+the machine's fp32 matmul peak and to the same matmuls run alone
+(``matmuls_only``); the program's memory (XLA's buffer assignment); and the
+speed-up over the same K models trained one after another, (a) by the
+one-model step called in a Python loop and (b) by the one-model ``lax.scan``
+program. The programs of a row take turns for --repeats rounds after one
+warm-up each (this machine's speed drifts); each time is the median, with
+the spread (max - min) / median.
 Cells whose estimated time exceeds --budget_s are skipped and say so.
 ``--redraw`` rewrites the table from the saved JSON without measuring.
 
@@ -37,7 +38,7 @@ from absl import app, flags
 
 import experiments
 from nerf_toy_jax import data, encodings, metrics, results, sweep, train, viz
-from nerf_toy_jax.model import matmul_flops
+from nerf_toy_jax.model import HashGridMLP, matmul_flops
 
 flags.DEFINE_enum("task", "speed", ["speed", "quality"], "speed: trainer throughput; quality: time to PSNR.")
 flags.DEFINE_list("encodings", ["gaussian"], "Encodings (speed: their networks; quality: each one's default run).")
@@ -46,6 +47,7 @@ flags.DEFINE_list("models", ["1", "2", "4", "8", "16", "64"], "Numbers of stacke
 flags.DEFINE_integer("repeats", 3, "Timed repetitions per measurement (after one warm-up).")
 flags.DEFINE_float("dispatch_s", 1.0, "Aim for timed dispatches of about this many seconds.")
 flags.DEFINE_float("budget_s", 60.0, "Skip cells whose measurements are estimated to take longer.")
+flags.DEFINE_enum("compute_dtype", "float32", train.COMPUTE_DTYPES, "Speed: compute dtype of the networks' layers.")
 flags.DEFINE_integer("baseline_models", 2, "Models timed for the sequential baselines (their rate is per model).")
 flags.DEFINE_string("out", None, "Output path without extension; default results/benchmark (speed) or "
                     "results/time_to_quality (quality).")
@@ -60,24 +62,67 @@ MAPPING_SIZE = 256
 PEAK_GUESS_GFLOPS = 100.0  # only to choose steps per dispatch and to skip cells over the budget
 
 
-def timed(fn, repeats):
-    """Median and relative spread of the wall times of ``fn()`` after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
+def timed(fns, repeats):
+    """{name: (median, relative spread)} of the wall times of every ``fns[name]()``.
+
+    Each function is called once to warm up; then the functions take turns,
+    ``repeats`` rounds, so that drift of the machine's speed hits all alike.
+    """
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - started)
-    median = float(np.median(times))
-    return median, (max(times) - min(times)) / median
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            started = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - started)
+    return {name: (float(np.median(t)), (max(t) - min(t)) / float(np.median(t))) for name, t in times.items()}
 
 
-def matmul_peak(repeats):
-    """fp32 GFLOP/s of a 4096 x 4096 matmul, the best square size XLA runs here."""
+def matmul_peak():
+    """(run, FLOPs): one fp32 4096 x 4096 matmul, the best square size XLA runs here."""
     a = jnp.asarray(np.random.default_rng(0).random((4096, 4096), np.float32))
     product = jax.jit(lambda x: x @ x)
-    median, spread = timed(lambda: product(a).block_until_ready(), repeats)
-    return 2 * 4096**3 / median / 1e9, spread
+    return lambda: product(a).block_until_ready(), 2 * 4096**3
+
+
+def matmuls_only(model, input_dim, points, num_steps):
+    """(run, FLOPs): ``num_steps`` steps of the training step's matmuls alone, in one ``lax.scan``.
+
+    The network's Dense layers without biases, activations or BatchNorm, a
+    linear loss, and a plain gradient step: the same products, weight
+    gradients and input gradients as ``model.matmul_flops`` counts, and little
+    else. Its rate is what this machine reaches on the network's own matmul
+    shapes, the ceiling of the trainer's.
+    """
+    rng = np.random.default_rng(0)
+    dims = [input_dim] + [model.width] * (model.depth - 1) + [model.channels]
+    weights = [jnp.asarray(rng.normal(0, a ** -0.5, (a, b)), jnp.float32) for a, b in zip(dims[:-1], dims[1:])]
+    inputs = jnp.asarray(rng.random((points, input_dim), np.float32))
+    direction = jnp.asarray(rng.random((points, dims[-1]), np.float32))
+
+    def loss(weights, inputs):
+        for weight in weights:
+            inputs = inputs @ weight
+        return jnp.sum(inputs * direction)
+
+    differentiate = (0, 1) if isinstance(model, HashGridMLP) else 0
+
+    @jax.jit
+    def steps(weights, inputs):
+        def body(weights, _):
+            grads = jax.grad(loss, argnums=differentiate)(weights, inputs)
+            grads = grads[0] if isinstance(differentiate, tuple) else grads
+            return [w - 1e-9 * g for w, g in zip(weights, grads)], None
+        return jax.lax.scan(body, weights, None, length=num_steps)[0]
+
+    box = [weights]
+
+    def run():
+        box[0] = steps(box[0], inputs)
+        jax.block_until_ready(box[0])
+
+    return run, num_steps * matmul_flops(model, input_dim, points)
 
 
 def chunk_runner(specs, split, config, num_steps):
@@ -103,17 +148,13 @@ def measure(encoding, size, k, config, repeats):
     est_step_s = flops / (0.5 * PEAK_GUESS_GFLOPS * 1e9)
     steps = int(np.clip(FLAGS.dispatch_s / (est_step_s * k), 1, 100))
     base_k = min(k, FLAGS.baseline_models)
-    estimate = (repeats + 1) * steps * est_step_s * (k + 2 * base_k)
+    estimate = (repeats + 1) * steps * est_step_s * (k + 2 * base_k + 1)  # + the matmuls-only program
     row = {"encoding": encoding, "size": size, "models": k, "steps_per_dispatch": steps,
            "gflop_per_model_step": flops / 1e9}
     if estimate > FLAGS.budget_s:
         return {**row, "skipped": f"estimated {estimate:.0f} s > budget {FLAGS.budget_s:.0f} s"}
 
     run, compile_s, memory = chunk_runner(specs, split, config, steps)
-    peak, peak_spread = matmul_peak(repeats)  # next to the measurement: this machine's speed drifts
-    median, spread = timed(run, repeats)
-    per_model_step = median / (k * steps)
-
     # sequential baselines on base_k of the models: the one-model programs, one model after another
     step_runs = [chunk_runner([spec], split, config, 1)[0] for spec in specs[:base_k]]
     scan_runs = [chunk_runner([spec], split, config, steps)[0] for spec in specs[:base_k]]
@@ -127,8 +168,16 @@ def measure(encoding, size, k, config, repeats):
         for one in scan_runs:
             one()
 
-    loop_median, loop_spread = timed(python_loop, repeats)
-    scan_median, scan_spread = timed(scan_loop, repeats)
+    peak_run, peak_flops = matmul_peak()
+    ceiling_run, ceiling_flops = matmuls_only(model, specs[0].feature_dim, points, steps)
+    # measured in turns: this machine's speed drifts by up to 20 % within minutes
+    times = timed({"stack": run, "python_loop": python_loop, "scan_loop": scan_loop, "peak": peak_run,
+                   "ceiling": ceiling_run}, repeats)
+    (median, spread), (loop_median, loop_spread), (scan_median, scan_spread) = (
+        times["stack"], times["python_loop"], times["scan_loop"])
+    peak, peak_spread = peak_flops / times["peak"][0] / 1e9, times["peak"][1]
+    ceiling = ceiling_flops / times["ceiling"][0] / 1e9
+    per_model_step = median / (k * steps)
     loop_per_model_step = loop_median / (base_k * steps)
     scan_per_model_step = scan_median / (base_k * steps)
     gflops = flops / per_model_step / 1e9
@@ -142,6 +191,8 @@ def measure(encoding, size, k, config, repeats):
         "peak_gflops": peak,
         "peak_spread": peak_spread,
         "peak_fraction": gflops / peak,
+        "matmuls_only_gflops": ceiling,
+        "matmuls_only_fraction": gflops / ceiling,
         "memory_mb": memory / 2**20,
         "memory_mb_per_model": memory / 2**20 / k,
         "python_loop_s_per_model_step": loop_per_model_step,
@@ -156,30 +207,36 @@ def measure(encoding, size, k, config, repeats):
 def markdown(report):
     peaks = [row["peak_gflops"] for row in report["rows"] if "peak_gflops" in row] or [float("nan")]
     lines = [f"Device: {report['device_kind']} x {report['device_count']} ({report['platform']}). "
-             "The fp32 matmul peak (4096 x 4096) is measured in the same process right before each row's "
-             f"timing, because this machine's speed drifts: {min(peaks):.0f} to {max(peaks):.0f} GFLOP/s "
+             "The fp32 matmul peak (4096 x 4096) is measured in the same process, in turns with each row's "
+             f"programs, because this machine's speed drifts: {min(peaks):.0f} to {max(peaks):.0f} GFLOP/s "
              "over the run.",
              "",
              "Gaussian features m = 256, MLP 4 x 256 with BatchNorm (hash grid: its 2 x 64 MLP; SIREN: 4 x 256 "
-             "sine layers), full batch, fp32. Times are medians of "
-             f"{report['repeats']} runs; spread = (max - min) / median. Speed-ups compare model-steps/s of the "
-             "stacked program (vmap on accelerators, lax.map on CPU, see `train.map_models`) with the same models "
-             "trained one after another by the one-model step in a Python loop, and by the one-model `lax.scan` "
-             "program.",
+             f"sine layers), full batch, {report.get('compute_dtype', 'float32')} layers. GFLOP/s count the step's matmuls (`model.matmul_flops`, equal to "
+             "XLA's count of its dots). *Matmuls only* is one model's step reduced to those fp32 matmuls (no bias, "
+             "activation, BatchNorm or Adam): the rate this machine reaches on the network's own matmul shapes. "
+             f"Times are medians of {report['repeats']} rounds in which the stacked program, the two sequential "
+             "baselines, the peak and the matmuls-only program take turns; spread = (max - min) / median. "
+             "Speed-ups compare model-steps/s of the stacked program (vmap on accelerators, lax.map on CPU, see "
+             "`train.map_models`) with the same models trained one after another by the one-model step in a "
+             "Python loop, and by the one-model `lax.scan` program (the unstacked step, at the same steps per "
+             "dispatch).",
              "",
              "| encoding | size | K | steps/dispatch | compile s | ms / model-step (spread) | model-steps/s "
-             "| GFLOP/s | peak GFLOP/s | % of peak | memory MB (per model) | vs Python loop | vs scan loop |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| GFLOP/s | peak GFLOP/s | % of peak | matmuls-only GFLOP/s | % of matmuls only "
+             "| memory MB (per model) | vs Python loop | vs scan loop |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in report["rows"]:
         encoding = row.get("encoding", "gaussian")
         if "skipped" in row:
             lines.append(f"| {encoding} | {row['size']} | {row['models']} | | | skipped: {row['skipped']} "
-                         "| | | | | | | |")
+                         "| | | | | | | | | |")
             continue
         lines.append(
             f"| {encoding} | {row['size']} | {row['models']} | {row['steps_per_dispatch']} | {row['compile_s']:.1f} "
             f"| {row['s_per_model_step'] * 1e3:.2f} ({row['spread']:.0%}) | {row['model_steps_per_s']:.1f} "
             f"| {row['gflops']:.1f} | {row['peak_gflops']:.0f} | {row['peak_fraction']:.0%} "
+            f"| {row['matmuls_only_gflops']:.0f} | {row['matmuls_only_fraction']:.0%} "
             f"| {row['memory_mb']:.0f} ({row['memory_mb_per_model']:.0f}) "
             f"| {row['speedup_vs_python_loop']:.2f}x | {row['speedup_vs_scan_loop']:.2f}x |")
     lines += ["", f"Command: `{report['command']}` ({report['wall_s'] / 60:.1f} min)."]
@@ -290,7 +347,7 @@ def main(argv):
         print(f"redrew {out.with_suffix('.md')}")
         return
     started = time.perf_counter()
-    config = train.TrainConfig()
+    config = train.TrainConfig(compute_dtype=FLAGS.compute_dtype)
     rows = []
     for encoding in FLAGS.encodings:
         for size in sizes:
@@ -301,14 +358,15 @@ def main(argv):
                     print(f"{encoding} size {size} K {k}: skipped ({row['skipped']})")
                     continue
                 print(f"{encoding} size {size} K {k}: {row['s_per_model_step'] * 1e3:.2f} ms/model-step, "
-                      f"{row['gflops']:.1f} GFLOP/s ({row['peak_fraction']:.0%} of peak), "
+                      f"{row['gflops']:.1f} GFLOP/s ({row['peak_fraction']:.0%} of peak, "
+                      f"{row['matmuls_only_fraction']:.0%} of matmuls only), "
                       f"{row['memory_mb']:.0f} MB, {row['speedup_vs_python_loop']:.2f}x Python loop, "
                       f"{row['speedup_vs_scan_loop']:.2f}x scan loop", flush=True)
     environment = results.environment()
     report = {"command": "python -m experiments.benchmark " + " ".join(sys.argv[1:]),
               "device_kind": environment["device_kind"], "device_count": environment["device_count"],
               "platform": environment["platform"], "versions": environment["versions"],
-              "git_commit": environment["git_commit"], "repeats": FLAGS.repeats, "rows": rows, "wall_s": time.perf_counter() - started}
+              "git_commit": environment["git_commit"], "repeats": FLAGS.repeats, "compute_dtype": FLAGS.compute_dtype, "rows": rows, "wall_s": time.perf_counter() - started}
     results.write_json(out.with_suffix(".json"), report)
     results.write_text(out.with_suffix(".md"), markdown(report))
     print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}")

@@ -12,7 +12,7 @@ from absl import flags
 
 import experiments
 from experiments.parsing import UsageError, parse_floats, parse_lr_overrides, parse_seeds, refuse_changed
-from nerf_toy_jax import data, datasets, encodings, experiment, results, sweep, train
+from nerf_toy_jax import data, datasets, distributed, encodings, experiment, results, sweep, train
 
 FLAGS = flags.FLAGS
 
@@ -42,6 +42,10 @@ flags.DEFINE_list("lr_overrides", [], "Per-encoding learning rates, e.g. none=1e
 flags.DEFINE_integer("depth", 4, "Dense layers in all.")
 flags.DEFINE_integer("width", 256, "Hidden units per layer.")
 flags.DEFINE_bool("batchnorm", True, "BatchNorm after each hidden ReLU (the original nerf-toy); off: the paper's MLP.")
+flags.DEFINE_enum("compute_dtype", "float32", train.COMPUTE_DTYPES,
+                  "Compute dtype of the networks' layers; parameters, optimiser state and outputs stay float32.")
+flags.DEFINE_bool("remat", False, "Recompute activations in the backward pass to save memory where models run "
+                  "side by side (GPU/TPU); XLA:CPU compiles the recomputation away.")
 flags.DEFINE_integer("batch_size", 0, "Random training pixels per step; 0: all of them (full batch).")
 flags.DEFINE_integer("max_stack", 0, "At most this many models per compiled stack; 0: no limit.")
 flags.DEFINE_integer("memory_limit_mb", 0, "Refuse runs estimated to need more per device; 0: the device's memory.")
@@ -54,9 +58,26 @@ flags.DEFINE_string("out", None, "Output folder. Default: results/<name>.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing run in the output folder.")
 flags.DEFINE_bool("resume", False, "Continue the interrupted run in the output folder from its checkpoints.")
 flags.DEFINE_integer("checkpoint_every", 100, "Steps between checkpoints of every stack; a multiple of eval_every.")
+flags.DEFINE_integer("num_processes", 1, "Processes (hosts) of a multi-host run; start each with the same flags "
+                     "and its own --process_id. Process 0 writes the results.")
+flags.DEFINE_integer("process_id", 0, "This process's index in 0 .. num_processes - 1.")
+flags.DEFINE_string("coordinator_address", None, "host:port of process 0, reachable from every process "
+                    "(needed with --num_processes > 1).")
 
 # Flags that do not change what a run computes: --resume may differ in them.
-NOT_IDENTIFYING = ("overwrite", "resume", "checkpoint_every", "url_timeout", "memory_limit_mb")
+NOT_IDENTIFYING = ("overwrite", "resume", "checkpoint_every", "url_timeout", "memory_limit_mb", "num_processes",
+                   "process_id", "coordinator_address")
+
+
+def join_processes():
+    """Joins a multi-host run (``jax.distributed``) when --num_processes > 1; before any JAX computation."""
+    if FLAGS.num_processes < 1 or not 0 <= FLAGS.process_id < FLAGS.num_processes:
+        raise UsageError(f"--process_id ({FLAGS.process_id}) must be in 0 .. --num_processes - 1 "
+                         f"({FLAGS.num_processes - 1})")
+    if FLAGS.num_processes > 1:
+        if not FLAGS.coordinator_address:
+            raise UsageError("--num_processes > 1 needs --coordinator_address (host:port of process 0)")
+        distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
 
 
 def specs_from_flags():
@@ -78,7 +99,8 @@ def specs_from_flags():
 def config_from_flags():
     return train.TrainConfig(steps=FLAGS.steps, eval_every=FLAGS.eval_every, batch_size=FLAGS.batch_size or None,
                              depth=FLAGS.depth, width=FLAGS.width, batchnorm=FLAGS.batchnorm,
-                             frame_size=FLAGS.frame_size, max_stack=FLAGS.max_stack or None)
+                             frame_size=FLAGS.frame_size, max_stack=FLAGS.max_stack or None,
+                             compute_dtype=FLAGS.compute_dtype, remat=FLAGS.remat)
 
 
 def output_folder():
@@ -132,6 +154,7 @@ def main_run(program):
     """
     experiments.quiet_logs()
     try:
+        join_processes()
         specs = specs_from_flags()
         config = config_from_flags()
         for name in ("gif_every", "checkpoint_every"):
@@ -147,7 +170,8 @@ def main_run(program):
     except ValueError as error:
         print(f"{program}.py: error: {error}", file=sys.stderr)
         sys.exit(2)
-    if FLAGS.overwrite:
+    distributed.barrier("flags checked")  # every process has read the output folder before process 0 writes
+    if FLAGS.overwrite and distributed.is_primary():
         results.clear_run(out)
     print(f"{'resuming' if FLAGS.resume else 'writing'} {out}")
     with experiment.stop_on_signals() as received:

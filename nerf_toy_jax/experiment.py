@@ -14,7 +14,7 @@ import time
 
 import jax
 
-from nerf_toy_jax import results, sweep, train, viz
+from nerf_toy_jax import distributed, results, sweep, train, viz
 from nerf_toy_jax.model import matmul_flops
 
 
@@ -124,7 +124,8 @@ def check_memory(specs, split, config, limit_bytes):
     if need > limit_bytes:
         raise ValueError(
             f"the largest stack would need about {need / 2**20:.0f} MB, more than the {limit_bytes / 2**20:.0f} MB "
-            "available: train fewer models per stack (--max_stack) or fewer pixels per step (--batch_size)")
+            "available: train fewer models per stack (--max_stack), fewer pixels per step (--batch_size), or "
+            "recompute activations (--remat, on GPU/TPU)")
 
 
 def describe_work(specs, split, config):
@@ -190,9 +191,10 @@ def run(out, specs, split, config, *, gif_every, model_gifs=False, settings=None
     for every, name in ((gif_every, "gif_every"), (checkpoint_every or config.eval_every, "checkpoint_every")):
         if every % config.eval_every:
             raise ValueError(f"{name} ({every}) must be a multiple of eval_every ({config.eval_every})")
+    writes = distributed.is_primary()  # of several processes, process 0 writes
     for line in describe_work(specs, split, config):
         log(line)
-    if not resume:
+    if not resume and writes:
         results.write_json(out / "config.json", run_config(specs, split, config, gif_every, model_gifs, settings))
         results.write_png(out / "image.png", split.image)
 
@@ -212,16 +214,20 @@ def run(out, specs, split, config, *, gif_every, model_gifs=False, settings=None
             stack = train.train_stack(
                 stack_specs, split, config, on_eval=functools.partial(progress, stack_specs), resume_from=saved,
                 checkpoint_every=checkpoint_every,
-                on_checkpoint=functools.partial(results.write_stack, out, stack_index),
+                on_checkpoint=functools.partial(results.write_stack, out, stack_index) if writes else None,
                 should_stop=None if stop is None else lambda: bool(stop))
-            results.write_stack(out, stack_index, stack)
+            if writes:
+                results.write_stack(out, stack_index, stack)
         stacks.append(stack)
         if stack.steps_done < config.steps:
             rows = results.model_rows(stacks)
-            results.write_metrics(out, rows)
+            if writes:
+                results.write_metrics(out, rows)
             return rows, False
 
     rows = results.model_rows(stacks)
+    if not writes:
+        return rows, True
     chosen = results.representatives(rows)
     results.write_metrics(out, rows)
     results.write_history(out, stacks)

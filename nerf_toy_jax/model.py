@@ -34,6 +34,8 @@ class MLP(nn.Module):
       channels: output channels C (3 for RGB, 1 for grayscale).
       batchnorm: BatchNorm after each hidden activation (off: the paper's network).
       bn_momentum: decay of the running averages kept in ``batch_stats``.
+      dtype: compute dtype of the layers ("float32" or "bfloat16"); parameters,
+        BatchNorm statistics and the output stay float32.
     """
 
     depth: int = 4
@@ -41,6 +43,7 @@ class MLP(nn.Module):
     channels: int = 3
     batchnorm: bool = True
     bn_momentum: float = 0.99
+    dtype: str = "float32"
 
     def inputs(self, coords, matrix):
         """Fourier features of ``coords`` with B = ``matrix`` [m, d], or the coordinates when None."""
@@ -55,10 +58,10 @@ class MLP(nn.Module):
         uses the stored ``batch_stats``.
         """
         for _ in range(self.depth - 1):
-            x = nn.relu(nn.Dense(self.width)(x))
+            x = nn.relu(nn.Dense(self.width, dtype=self.dtype)(x))
             if self.batchnorm:
-                x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum)(x)
-        return nn.sigmoid(nn.Dense(self.channels)(x))
+                x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum, dtype=self.dtype)(x)
+        return nn.sigmoid(nn.Dense(self.channels, dtype=self.dtype)(x).astype(jnp.float32))
 
 
 def _uniform(bound):
@@ -78,6 +81,7 @@ class HashGridMLP(nn.Module):
     Attributes:
       levels, features, log2_table: L, F and T of the encoding.
       depth, width, channels: the MLP (published: 2 hidden layers of 64).
+      dtype: compute dtype of the MLP (see ``MLP``); tables and interpolation stay float32.
     """
 
     levels: int = 8
@@ -86,6 +90,7 @@ class HashGridMLP(nn.Module):
     depth: int = 3
     width: int = 64
     channels: int = 3
+    dtype: str = "float32"
     batchnorm = False  # for the trainer: no batch statistics
 
     def inputs(self, coords, resolutions):
@@ -98,7 +103,8 @@ class HashGridMLP(nn.Module):
         indices, weights = inputs
         tables = self.param("tables", _uniform(1e-4), (self.levels, 2 ** self.log2_table, self.features))
         features = encodings.hashgrid_features(tables, indices, weights)
-        return MLP(depth=self.depth, width=self.width, channels=self.channels, batchnorm=False)(features, train)
+        return MLP(depth=self.depth, width=self.width, channels=self.channels, batchnorm=False,
+                   dtype=self.dtype)(features, train)
 
 
 class Siren(nn.Module):
@@ -115,12 +121,14 @@ class Siren(nn.Module):
       depth: Dense layers in all, >= 2.
       width: hidden units.
       channels: output channels C.
+      dtype: compute dtype of the layers (see ``MLP``); the output is float32.
     """
 
     depth: int = 4
     width: int = 256
     channels: int = 3
     hidden_omega: float = 30.0
+    dtype: str = "float32"
     batchnorm = False
 
     def inputs(self, coords, omega):
@@ -133,12 +141,13 @@ class Siren(nn.Module):
         coords, omega = inputs
         fan_in = coords.shape[-1]
         x = jnp.sin(omega * nn.Dense(self.width, kernel_init=_uniform(1.0 / fan_in),
-                                     bias_init=_uniform(1.0 / math.sqrt(fan_in)))(coords))
+                                     bias_init=_uniform(1.0 / math.sqrt(fan_in)), dtype=self.dtype)(coords))
         hidden = _uniform(math.sqrt(6.0 / self.width) / self.hidden_omega)
         bias = _uniform(1.0 / math.sqrt(self.width))
         for _ in range(self.depth - 2):
-            x = jnp.sin(self.hidden_omega * nn.Dense(self.width, kernel_init=hidden, bias_init=bias)(x))
-        return 0.5 * nn.Dense(self.channels, kernel_init=hidden, bias_init=bias)(x) + 0.5
+            x = jnp.sin(self.hidden_omega * nn.Dense(self.width, kernel_init=hidden, bias_init=bias, dtype=self.dtype)(x))
+        output = nn.Dense(self.channels, kernel_init=hidden, bias_init=bias, dtype=self.dtype)(x)
+        return 0.5 * output.astype(jnp.float32) + 0.5
 
 
 def data_statistics_model(model):
@@ -156,8 +165,13 @@ def data_statistics_model(model):
 def matmul_flops(model, input_dim, points):
     """Matmul FLOPs of one training step of ``model`` on ``points`` inputs of width ``input_dim``.
 
-    Forward is 2 FLOPs per multiply-add of every Dense layer; the backward pass
-    (gradients of weights and activations) costs twice the forward: 3x in all.
+    2 FLOPs per multiply-add: every Dense layer's forward product and its
+    weight gradient, and the input gradient of every layer but the first,
+    whose inputs (encoded coordinates) are constants. The hash grid's first
+    layer takes the interpolated trainable tables, so its input gradient
+    counts too. Equals XLA's own count of the step's dot FLOPs.
     """
     dims = [input_dim] + [model.width] * (model.depth - 1) + [model.channels]
-    return 3 * 2 * points * sum(a * b for a, b in zip(dims[:-1], dims[1:]))
+    products = [a * b for a, b in zip(dims[:-1], dims[1:])]
+    input_gradients = sum(products) if isinstance(model, HashGridMLP) else sum(products[1:])
+    return 2 * points * (2 * sum(products) + input_gradients)

@@ -113,7 +113,7 @@ def environment():
         commit = None
     devices = jax.devices()
     return {"versions": versions, "device_kind": devices[0].device_kind, "device_count": len(devices),
-            "platform": devices[0].platform, "git_commit": commit}
+            "process_count": jax.process_count(), "platform": devices[0].platform, "git_commit": commit}
 
 
 def ordered(stacks):

@@ -20,12 +20,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from nerf_toy_jax import data, metrics, sweep
 from nerf_toy_jax.model import MLP, HashGridMLP, Siren, data_statistics_model
 
 MODEL_AXIS = "models"
+COMPUTE_DTYPES = ("float32", "bfloat16")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +42,13 @@ class TrainConfig:
         depth and width; the hash grid has its own small MLP.
       frame_size: longest side in pixels of the prediction frames kept for GIFs.
       max_stack: at most this many models per compiled stack (None: no limit).
+      compute_dtype: "float32", or "bfloat16" for the networks' layers
+        (parameters, optimiser state, BatchNorm statistics, features, loss
+        and outputs stay float32).
+      remat: recompute activations in the backward pass (``loss_function``).
+        It takes effect where models run side by side (``vmap`` on GPU/TPU);
+        XLA:CPU compiles the recomputation away, and there ``map_models``
+        already holds one model's activations at a time.
     """
 
     steps: int = 500
@@ -50,8 +59,12 @@ class TrainConfig:
     batchnorm: bool = True
     frame_size: int = 64
     max_stack: int | None = None
+    compute_dtype: str = "float32"
+    remat: bool = False
 
     def __post_init__(self):
+        if self.compute_dtype not in COMPUTE_DTYPES:
+            raise ValueError(f"compute_dtype must be one of {', '.join(COMPUTE_DTYPES)}, got {self.compute_dtype!r}")
         for name in ("steps", "eval_every", "depth", "width", "frame_size"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -123,10 +136,11 @@ def make_model(config, channels, spec):
     """The network of ``spec``'s encoding under ``config``, with ``channels`` outputs."""
     if spec.encoding == "hashgrid":
         return HashGridMLP(levels=spec.hashgrid_levels, features=spec.hashgrid_features,
-                           log2_table=spec.hashgrid_log2_table, channels=channels)
+                           log2_table=spec.hashgrid_log2_table, channels=channels, dtype=config.compute_dtype)
     if spec.encoding == "siren":
-        return Siren(depth=config.depth, width=config.width, channels=channels)
-    return MLP(depth=config.depth, width=config.width, channels=channels, batchnorm=config.batchnorm)
+        return Siren(depth=config.depth, width=config.width, channels=channels, dtype=config.compute_dtype)
+    return MLP(depth=config.depth, width=config.width, channels=channels, batchnorm=config.batchnorm,
+               dtype=config.compute_dtype)
 
 
 def optimizer(model, lr):
@@ -173,7 +187,23 @@ def _init_state(model, init_key, batch_key, lr, matrix):
     )
 
 
-def _train_step(model, batch_size, state, step, features, targets):
+def loss_function(model, batch_stats, features, targets, remat=False):
+    """``loss_fn(params) -> (MSE, new batch_stats)`` of one training-mode call on a batch.
+
+    With ``remat``, the backward pass keeps only the matmul (Dense) outputs
+    and recomputes the activations and BatchNorm from them
+    (``jax.checkpoint`` with ``dots_saveable``): about a third of the
+    activation memory, for some elementwise work.
+    """
+    def loss_fn(params):
+        prediction, updates = model.apply(
+            {"params": params, "batch_stats": batch_stats}, features, train=True, mutable=["batch_stats"])
+        return jnp.mean(jnp.square(prediction - targets)), updates.get("batch_stats", {})
+
+    return jax.checkpoint(loss_fn, policy=jax.checkpoint_policies.dots_saveable) if remat else loss_fn
+
+
+def _train_step(model, batch_size, remat, state, step, features, targets):
     """One Adam step of one model.
 
     Args:
@@ -189,11 +219,7 @@ def _train_step(model, batch_size, state, step, features, targets):
         index = jax.random.randint(jax.random.fold_in(state.key, step), (batch_size,), 0, features.shape[0])
         features, targets = jax.tree_util.tree_map(lambda x: x[index], (features, targets))
 
-    def loss_fn(params):
-        prediction, updates = model.apply(
-            {"params": params, "batch_stats": state.batch_stats}, features, train=True, mutable=["batch_stats"])
-        return jnp.mean(jnp.square(prediction - targets)), updates.get("batch_stats", {})
-
+    loss_fn = loss_function(model, state.batch_stats, features, targets, remat)
     (loss, batch_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     updates, opt_state = optimizer(model, state.lr).update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
@@ -227,8 +253,9 @@ def on_devices(fn, mesh, stacked, replicated):
                          out_specs=P(MODEL_AXIS), check_vma=False)(tuple(stacked), tuple(replicated))
 
 
-@functools.partial(jax.jit, static_argnames=("model", "batch_size", "num_steps", "mesh"), donate_argnums=(0,))
-def train_chunk(states, matrices, coords, targets, start, *, model, batch_size, num_steps, mesh=None):
+@functools.partial(jax.jit, static_argnames=("model", "batch_size", "num_steps", "remat", "mesh"),
+                   donate_argnums=(0,))
+def train_chunk(states, matrices, coords, targets, start, *, model, batch_size, num_steps, remat=False, mesh=None):
     """``num_steps`` steps of every model: the one-model scan over steps, mapped over K.
 
     Args:
@@ -236,6 +263,8 @@ def train_chunk(states, matrices, coords, targets, start, *, model, batch_size, 
       matrices: the models' encoding arrays [K, ...] (``sweep.ModelSpec.matrix``) or None.
       coords: [N, d] training coordinates; targets: [N, C].
       start: int32 [] index of the first step.
+      model, batch_size, num_steps, remat: the network, ``TrainConfig.batch_size``,
+        steps to run and ``TrainConfig.remat``.
 
     Returns:
       (states, float32 [K, num_steps] losses).
@@ -247,7 +276,7 @@ def train_chunk(states, matrices, coords, targets, start, *, model, batch_size, 
             features = model.inputs(coords, matrix)
 
             def body(carry, step):
-                return _train_step(model, batch_size, carry, step, features, targets)
+                return _train_step(model, batch_size, remat, carry, step, features, targets)
 
             return jax.lax.scan(body, state, steps)
 
@@ -256,11 +285,23 @@ def train_chunk(states, matrices, coords, targets, start, *, model, batch_size, 
     return on_devices(per_device, mesh, (states, matrices), (coords, targets, steps))
 
 
+EVAL_CHUNK = 2**14  # points per evaluation-mode call: bounds evaluation memory
+
+
 def _predict(model, variables, matrix, coords):
-    """Evaluation-mode colours at ``coords`` [h, w, d] -> [h, w, C]."""
+    """Evaluation-mode colours at ``coords`` [h, w, d] -> [h, w, C].
+
+    The points go through the network ``EVAL_CHUNK`` at a time (``lax.map``),
+    so that evaluating needs one chunk's features and activations, not the
+    whole image's.
+    """
     flat = coords.reshape(-1, coords.shape[-1])
-    colours = model.apply(variables, model.inputs(flat, matrix), train=False)
-    return colours.reshape(coords.shape[:-1] + (-1,))
+    count = flat.shape[0]
+    chunks = -(-count // EVAL_CHUNK)
+    padded = jnp.pad(flat, ((0, chunks * EVAL_CHUNK - count), (0, 0))) if chunks > 1 else flat
+    colours = jax.lax.map(lambda points: model.apply(variables, model.inputs(points, matrix), train=False),
+                          padded.reshape(chunks, -1, flat.shape[-1]))
+    return colours.reshape(-1, colours.shape[-1])[:count].reshape(coords.shape[:-1] + (-1,))
 
 
 def data_statistics(model, params, batch_stats, matrix, coords):
@@ -335,22 +376,46 @@ def _pad(tree, count):
 
 def place(states, matrices, mesh):
     """Pads a stack to a multiple of the mesh's devices (copies of the last
-    model, dropped from the results) and splits it over them along K."""
+    model, dropped from the results) and splits it over them along K.
+
+    The arrays go through the host, so that with several processes
+    (``jax.distributed``) each one places its own devices' models.
+    """
     if mesh is None:
         return states, matrices
     count = (-len(states.lr)) % mesh.size
     sharding = NamedSharding(mesh, P(MODEL_AXIS))
-    states = jax.device_put(_pad(states, count), sharding)
-    matrices = None if matrices is None else jax.device_put(_pad(jnp.asarray(matrices), count), sharding)
-    return states, matrices
+
+    def split(tree):
+        return jax.device_put(jax.tree_util.tree_map(np.asarray, _pad(tree, count)), sharding)
+
+    return split(states), None if matrices is None else split(jnp.asarray(matrices))
+
+
+def replicate(arrays, mesh):
+    """``arrays`` as device arrays, whole on every device of ``mesh`` (if any)."""
+    if mesh is None:
+        return tuple(jnp.asarray(a) for a in arrays)
+    return tuple(jax.device_put(np.asarray(a), NamedSharding(mesh, P())) for a in arrays)
+
+
+def to_host(tree):
+    """Every leaf of ``tree`` as a numpy array; arrays split over several
+    processes are gathered from all of them first."""
+    def one(x):
+        if isinstance(x, jax.Array) and not x.is_fully_addressable:
+            return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+        return np.asarray(x)
+
+    return jax.tree_util.tree_map(one, tree)
 
 
 def chunk_inputs(specs, split, config, mesh=None):
     """(states, matrices, coords, targets) of a fresh stack, placed on ``mesh``: the arguments of ``train_chunk``."""
     channels = split.image.shape[-1]
     states, matrices = place(init_stack(specs, split, config), sweep.stack_matrices(specs), mesh)
-    return (states, matrices, jnp.asarray(split.train_coords.reshape(-1, 2)),
-            jnp.asarray(split.train_pixels.reshape(-1, channels)))
+    return (states, matrices, *replicate((split.train_coords.reshape(-1, 2),
+                                          split.train_pixels.reshape(-1, channels)), mesh))
 
 
 def compile_chunk(specs, split, config, num_steps, mesh=None):
@@ -364,7 +429,7 @@ def compile_chunk(specs, split, config, num_steps, mesh=None):
     args = chunk_inputs(specs, split, config, mesh)
     model = make_model(config, split.image.shape[-1], specs[0])
     lowered = train_chunk.lower(*args, jnp.int32(0), model=model, batch_size=config.batch_size,
-                                num_steps=num_steps, mesh=mesh)
+                                num_steps=num_steps, remat=config.remat, mesh=mesh)
     return lowered.compile(), args
 
 
@@ -374,8 +439,10 @@ def memory_estimate(count, feature_dim, points, config, channels, models_at_once
     Per model: its parameters, Adam moments and gradients (4 float32 copies)
     and, for the models whose steps run at once, the activations the backward
     pass keeps: per point the features, per hidden layer the Dense, ReLU and
-    BatchNorm outputs, and two layers' worth of gradients in flight. Checked
-    against XLA's buffer assignment in the tests (within 25 %).
+    BatchNorm outputs (with ``config.remat`` off CPU: the Dense outputs, and
+    one layer recomputed at a time), and two layers' worth of gradients in
+    flight, all float32. Checked against XLA's buffer assignment in the tests
+    (within 25 %).
 
     Args:
       count: models K in the stack.
@@ -389,8 +456,10 @@ def memory_estimate(count, feature_dim, points, config, channels, models_at_once
     dims = [feature_dim] + [config.width] * (config.depth - 1) + [channels]
     params = sum(a * b + b for a, b in zip(dims[:-1], dims[1:]))
     params += 4 * config.width * (config.depth - 1) * config.batchnorm + table_params  # BN: scale, bias, mean, var
-    per_layer = 3 if config.batchnorm else 2
-    kept = per_layer * config.width * (config.depth - 1) + 2 * config.width
+    if config.remat and jax.default_backend() != "cpu":  # Dense outputs kept, one layer's recomputed at a time
+        kept = config.width * (config.depth - 1) + 4 * config.width
+    else:
+        kept = (3 if config.batchnorm else 2) * config.width * (config.depth - 1) + 2 * config.width
     activations = 4 * points * (feature_dim + kept + 2 * channels)
     return count * 4 * 4 * params + models_at_once * activations
 
@@ -403,7 +472,7 @@ def models_at_once(count, mesh=None):
 
 def available_bytes():
     """Memory of one device: the accelerator's limit, or the host's physical memory on CPU."""
-    stats = jax.devices()[0].memory_stats() or {}
+    stats = jax.local_devices()[0].memory_stats() or {}
     if "bytes_limit" in stats:
         return int(stats["bytes_limit"])
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -447,9 +516,9 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
     mesh = model_mesh()
     count = len(specs)
     states, matrices, coords, targets = chunk_inputs(specs, split, config, mesh)
-    split_arrays = tuple(jnp.asarray(a) for a in
-                         (split.train_coords, split.train_pixels, split.test_coords, split.test_pixels))
-    frame_coords = jnp.asarray(data.coordinate_grid(*frame_shape(*split.image.shape[:2], config.frame_size)))
+    *split_arrays, frame_coords = replicate(
+        (split.train_coords, split.train_pixels, split.test_coords, split.test_pixels,
+         data.coordinate_grid(*frame_shape(*split.image.shape[:2], config.frame_size))), mesh)
 
     scores_names = ("train_loss", "train_psnr", "test_psnr", "test_ssim")
     # per-evaluation arrays, concatenated along the step axis at the end
@@ -457,13 +526,15 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
     previous_wall_s = 0.0
 
     def evaluate(step):
-        batch_stats, scores, frame = _evaluate(states, matrices, split_arrays, frame_coords, model=model, mesh=mesh)
-        scores = {name: np.asarray(value)[:count] for name, value in scores.items()}
-        scores["diverged"] = np.asarray(states.diverged)[:count]
+        batch_stats, scores, frame = _evaluate(states, matrices, tuple(split_arrays), frame_coords, model=model,
+                                               mesh=mesh)
+        scores, diverged, frame = to_host((scores, states.diverged, frame))
+        scores = {name: value[:count] for name, value in scores.items()}
+        scores["diverged"] = diverged[:count]
         history["eval_steps"].append(np.asarray([step]))
         for name in scores_names:
             history[name].append(scores[name][:, None])
-        history["frames"].append(np.asarray(frame)[:count, None])
+        history["frames"].append(frame[:count, None])
         if on_eval is not None:
             on_eval(step, scores)
         return batch_stats
@@ -471,12 +542,12 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
     def snapshot():
         joined = {name: np.concatenate(parts, axis=0 if name == "eval_steps" else 1) if parts
                   else np.zeros((count, 0), np.float32) for name, parts in history.items()}
-        host, stats = jax.tree_util.tree_map(lambda x: np.asarray(x)[:count], (states, batch_stats))
+        host, stats, host_matrices = jax.tree_util.tree_map(lambda x: x[:count], to_host((states, batch_stats, matrices)))
         return StackResult(
             specs=list(specs), eval_steps=joined["eval_steps"], loss=joined["loss"],
             **{name: joined[name] for name in scores_names}, frames=joined["frames"],
             variables={"params": host.params, "batch_stats": stats},
-            matrices=None if matrices is None else np.asarray(matrices)[:count],
+            matrices=host_matrices,
             diverged=host.diverged, diverged_step=host.diverged_step,
             wall_s=previous_wall_s + time.perf_counter() - started, state=host)
 
@@ -492,8 +563,9 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
     for start in range(first, config.steps, config.eval_every):
         num_steps = min(config.eval_every, config.steps - start)
         states, chunk_losses = train_chunk(states, matrices, coords, targets, jnp.int32(start), model=model,
-                                           batch_size=config.batch_size, num_steps=num_steps, mesh=mesh)
-        history["loss"].append(np.asarray(chunk_losses)[:count])
+                                           batch_size=config.batch_size, num_steps=num_steps, remat=config.remat,
+                                           mesh=mesh)
+        history["loss"].append(to_host(chunk_losses)[:count])
         batch_stats = evaluate(start + num_steps)
         done = start + num_steps
         if done < config.steps:

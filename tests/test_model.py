@@ -86,3 +86,17 @@ def test_hashgrid_tables_start_small_and_feed_the_mlp():
     assert params["tables"].shape == (3, 64, 2) and float(jnp.abs(params["tables"]).max()) <= 1e-4
     assert params["MLP_0"]["Dense_0"]["kernel"].shape == (6, 64)  # L F features into 64 hidden units
     assert model.apply({"params": params}, inputs, train=False).shape == (10, 3)
+
+
+def test_matmul_flops_match_xla_count_of_the_training_step():
+    from nerf_toy_jax import data, sweep, train
+    from nerf_toy_jax.model import matmul_flops
+
+    split = data.make_split(data.load_image(size=16), "memorize")
+    config = train.TrainConfig(batchnorm=False, width=64)
+    for encoding in ("gaussian", "siren"):
+        spec = sweep.make_grid([encoding])[0]
+        compiled, _ = train.compile_chunk([spec], split, config, 1)
+        counted = matmul_flops(train.make_model(config, 3, spec), spec.feature_dim, 256)
+        # XLA counts the dots plus a few elementwise FLOPs per point
+        assert counted <= compiled.cost_analysis()["flops"] <= 1.05 * counted

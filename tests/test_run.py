@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -94,6 +95,8 @@ def test_figures_regenerate_from_saved_files(folder):
     ("--steps=0", "steps must be positive"),
     ("--image=/nonexistent/image.png", "image file not found"),
     ("--gif_every=3", "multiple of --eval_every"),
+    ("--num_processes=2", "needs --coordinator_address"),
+    ("--process_id=2", "--process_id (2) must be in 0 .. --num_processes - 1"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, flag, message):
     out = tmp_path / "never"
@@ -101,6 +104,31 @@ def test_bad_input_exits_2_with_one_line(tmp_path, flag, message):
     assert completed.returncode == 2
     assert message in completed.stderr and len(completed.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_two_processes_train_like_one_and_only_process_0_writes(folder, tmp_path):
+    reference, _ = folder
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        address = f"--coordinator_address=localhost:{probe.getsockname()[1]}"
+    running = [subprocess.Popen([sys.executable, "-m", "experiments.run", *TINY, "--num_processes=2",
+                                 f"--process_id={i}", address, f"--out={tmp_path / str(i)}"], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    for process in running:
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr
+    assert not (tmp_path / "1").exists()
+    rows, expected = (json.loads((out / "metrics.json").read_text()) for out in (tmp_path / "0", reference))
+    assert len(rows) == len(expected) == 6
+    for row, one in zip(rows, expected):
+        assert row.keys() == one.keys()
+        for name, value in row.items():
+            if isinstance(value, float) and name != "wall_s":
+                # one model per device runs unmapped: SSIM's reductions may round differently
+                assert value == pytest.approx(one[name], rel=1e-5, abs=1e-6), name
+            elif name != "wall_s":
+                assert value == one[name], name
 
 
 def test_existing_run_is_not_replaced_without_overwrite(folder):

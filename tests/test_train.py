@@ -93,9 +93,61 @@ def test_gaussian_features_beat_no_mapping_by_10_db():
     assert gaussian.train_psnr[0, -1] > gaussian.train_psnr[0, 0] + 15.0
 
 
+def test_remat_keeps_a_third_of_the_residuals_and_trains_the_same():
+    config = train.TrainConfig(steps=6, eval_every=6, depth=4, width=64)
+    spec = sweep.ModelSpec("gaussian", mapping_size=16)
+    model = train.make_model(config, 3, spec)
+    state = jax.tree_util.tree_map(lambda x: x[0], train.init_stack([spec], MEMORIZE, config))
+    features = model.inputs(jnp.asarray(MEMORIZE.train_coords.reshape(-1, 2)), jnp.asarray(spec.matrix()))
+    targets = jnp.asarray(MEMORIZE.train_pixels.reshape(-1, 3))
+    kept = []
+    for remat in (False, True):
+        loss_fn = train.loss_function(model, state.batch_stats, features, targets, remat)
+        _, backward, _ = jax.vjp(loss_fn, state.params, has_aux=True)
+        # the backward function's leaves are what the forward pass leaves for it
+        kept.append(sum(leaf.size for leaf in jax.tree_util.tree_leaves(backward) if leaf.shape[:1] == (576,)))
+    # per point: features 32 and 3 x (Dense, ReLU, BatchNorm) 64 + output 3 ... against Dense outputs alone
+    assert kept[1] < 0.45 * kept[0]
+    plain, rematerialised = (train.train_stack([spec], MEMORIZE, train.TrainConfig(
+        steps=6, eval_every=6, depth=4, width=64, remat=remat)) for remat in (False, True))
+    np.testing.assert_allclose(rematerialised.train_psnr, plain.train_psnr, rtol=1e-5)
+
+
+def test_bfloat16_layers_keep_float32_state_and_learn():
+    config = train.TrainConfig(steps=60, eval_every=60, depth=3, width=32, compute_dtype="bfloat16")
+    spec = sweep.ModelSpec("gaussian", mapping_size=16, lr=1e-2)
+    result = train.train_stack([spec], MEMORIZE, config)
+    assert {leaf.dtype for leaf in jax.tree_util.tree_leaves(result.state) if leaf.dtype.kind == "f"} == {np.dtype(np.float32)}
+    reference = train.train_stack([spec], MEMORIZE, train.TrainConfig(steps=60, eval_every=60, depth=3, width=32))
+    assert result.train_psnr[0, -1] > result.train_psnr[0, 0] + 12.0
+    assert abs(result.train_psnr[0, -1] - reference.train_psnr[0, -1]) < 1.0
+    assert result.train_psnr[0, -1] != reference.train_psnr[0, -1]  # the layers did compute in bfloat16
+
+
+def test_evaluation_runs_in_chunks_within_the_memory_of_a_step():
+    split = data.make_split(data.load_image(size=160), "memorize")  # 25600 points: two chunks
+    config = train.TrainConfig(width=64)
+    specs = [sweep.ModelSpec("gaussian", mapping_size=64, seed=i) for i in range(2)]
+    step, (states, matrices, *_) = train.compile_chunk(specs, split, config, 1)
+    model = train.make_model(config, 3, specs[0])
+    *arrays, frame_coords = train.replicate((split.train_coords, split.train_pixels, split.test_coords,
+                                            split.test_pixels, data.coordinate_grid(64, 64)), None)
+    evaluate = train._evaluate.lower(states, matrices, tuple(arrays), frame_coords, model=model).compile()
+    assert train.peak_bytes(evaluate) < 0.6 * train.peak_bytes(step)
+
+    variables = {"params": jax.tree_util.tree_map(lambda x: x[0], states.params),
+                 "batch_stats": jax.tree_util.tree_map(lambda x: x[0], states.batch_stats)}
+    coords = jnp.asarray(split.train_coords)
+    chunked = train._predict(model, variables, matrices[0], coords)
+    whole = model.apply(variables, model.inputs(coords.reshape(-1, 2), matrices[0]), train=False)
+    np.testing.assert_allclose(np.asarray(chunked).reshape(-1, 3), whole, atol=1e-6)
+
+
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="steps must be positive"):
         train.TrainConfig(steps=0)
+    with pytest.raises(ValueError, match="compute_dtype must be one of float32, bfloat16"):
+        train.TrainConfig(compute_dtype="float16")
     with pytest.raises(ValueError, match="batch_size 1000 exceeds the 576 training pixels"):
         train.train_stack(SPECS[:1], MEMORIZE, train.TrainConfig(steps=1, batch_size=1000))
     with pytest.raises(ValueError, match="one shape"):
