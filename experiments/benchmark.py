@@ -46,6 +46,8 @@ flags.DEFINE_list("sizes", ["32", "64", "128", "256"], "Image sides in pixels.")
 flags.DEFINE_list("models", ["1", "2", "4", "8", "16", "64"], "Numbers of stacked models K.")
 flags.DEFINE_integer("repeats", 3, "Timed repetitions per measurement (after one warm-up).")
 flags.DEFINE_float("dispatch_s", 1.0, "Aim for timed dispatches of about this many seconds.")
+flags.DEFINE_integer("min_steps", 4, "At least this many steps per dispatch: the work done once per dispatch "
+                     "(features, hash-grid corners), which runs amortise over --eval_every steps, is shared by them.")
 flags.DEFINE_float("budget_s", 60.0, "Skip cells whose measurements are estimated to take longer.")
 flags.DEFINE_enum("compute_dtype", "float32", train.COMPUTE_DTYPES, "Speed: compute dtype of the networks' layers.")
 flags.DEFINE_integer("baseline_models", 2, "Models timed for the sequential baselines (their rate is per model).")
@@ -146,7 +148,7 @@ def measure(encoding, size, k, config, repeats):
     model = train.make_model(config, 3, specs[0])
     flops = matmul_flops(model, specs[0].feature_dim, points)  # one model-step
     est_step_s = flops / (0.5 * PEAK_GUESS_GFLOPS * 1e9)
-    steps = int(np.clip(FLAGS.dispatch_s / (est_step_s * k), 1, 100))
+    steps = int(np.clip(FLAGS.dispatch_s / (est_step_s * k), FLAGS.min_steps, max(100, FLAGS.min_steps)))
     base_k = min(k, FLAGS.baseline_models)
     estimate = (repeats + 1) * steps * est_step_s * (k + 2 * base_k + 1)  # + the matmuls-only program
     row = {"encoding": encoding, "size": size, "models": k, "steps_per_dispatch": steps,
@@ -212,7 +214,8 @@ def markdown(report):
              "over the run.",
              "",
              "Gaussian features m = 256, MLP 4 x 256 with BatchNorm (hash grid: its 2 x 64 MLP; SIREN: 4 x 256 "
-             f"sine layers), full batch, {report.get('compute_dtype', 'float32')} layers. GFLOP/s count the step's matmuls (`model.matmul_flops`, equal to "
+             f"sine layers), full batch, {report.get('compute_dtype', 'float32')} layers. GFLOP/s count the "
+             "step's matmuls (`model.matmul_flops`, equal to "
              "XLA's count of its dots). *Matmuls only* is one model's step reduced to those fp32 matmuls (no bias, "
              "activation, BatchNorm or Adam): the rate this machine reaches on the network's own matmul shapes. "
              f"Times are medians of {report['repeats']} rounds in which the stacked program, the two sequential "
@@ -319,8 +322,8 @@ def checked_flags():
     sizes = [int(size) for size in FLAGS.sizes]
     counts = [int(k) for k in FLAGS.models]
     thresholds = [float(t) for t in FLAGS.thresholds]
-    if min(sizes) < 1 or min(counts) < 1 or FLAGS.repeats < 1:
-        raise ValueError("sizes, models and repeats must be positive")
+    if min(sizes) < 1 or min(counts) < 1 or FLAGS.repeats < 1 or FLAGS.min_steps < 1:
+        raise ValueError("sizes, models, repeats and min_steps must be positive")
     if min(FLAGS.quality_size, FLAGS.quality_steps, FLAGS.quality_eval_every) < 1 or not thresholds:
         raise ValueError("--quality_size, --quality_steps and --quality_eval_every must be positive, "
                          "--thresholds not empty")
@@ -366,7 +369,8 @@ def main(argv):
     report = {"command": "python -m experiments.benchmark " + " ".join(sys.argv[1:]),
               "device_kind": environment["device_kind"], "device_count": environment["device_count"],
               "platform": environment["platform"], "versions": environment["versions"],
-              "git_commit": environment["git_commit"], "repeats": FLAGS.repeats, "compute_dtype": FLAGS.compute_dtype, "rows": rows, "wall_s": time.perf_counter() - started}
+              "git_commit": environment["git_commit"], "repeats": FLAGS.repeats, "compute_dtype": FLAGS.compute_dtype,
+              "rows": rows, "wall_s": time.perf_counter() - started}
     results.write_json(out.with_suffix(".json"), report)
     results.write_text(out.with_suffix(".md"), markdown(report))
     print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}")

@@ -43,7 +43,8 @@ flags.DEFINE_integer("depth", 4, "Dense layers in all.")
 flags.DEFINE_integer("width", 256, "Hidden units per layer.")
 flags.DEFINE_bool("batchnorm", True, "BatchNorm after each hidden ReLU (the original nerf-toy); off: the paper's MLP.")
 flags.DEFINE_enum("compute_dtype", "float32", train.COMPUTE_DTYPES,
-                  "Compute dtype of the networks' layers; parameters, optimiser state and outputs stay float32.")
+                  "Compute dtype of the networks' layers after the first; parameters, optimiser state and "
+                  "outputs stay float32.")
 flags.DEFINE_bool("remat", False, "Recompute activations in the backward pass to save memory where models run "
                   "side by side (GPU/TPU); XLA:CPU compiles the recomputation away.")
 flags.DEFINE_integer("batch_size", 0, "Random training pixels per step; 0: all of them (full batch).")

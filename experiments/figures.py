@@ -7,7 +7,7 @@ A folder is redrawn according to the record it holds: config.json (a run of
 run.py or sweep_sigma.py: metrics.md, curves.png, convergence.gif,
 final.png, psnr_vs_scale.png, gifs/), reproduce.json (reproduce.py: table.md,
 search.md, reconstructions.png), batchnorm.json (batchnorm.py: table.md,
-curves.png) or ntk.json (ntk.py: ntk.png). Under --root, benchmark.json and
+curves.png) or ntk.json (ntk.py: ntk.png). Under --root, benchmark*.json and
 time_to_quality.json (benchmark.py) are redrawn too.
 """
 
@@ -53,9 +53,9 @@ def main(argv):
         REDRAW[record_of(folder)](folder)
         print(f"redrew {folder}")
     if not FLAGS.runs:
-        if (root / "benchmark.json").is_file():
-            results.write_text(root / "benchmark.md", benchmark.markdown(results.load_json(root / "benchmark.json")))
-            print(f"redrew {root / 'benchmark.md'}")
+        for report in sorted(root.glob("benchmark*.json")):
+            results.write_text(report.with_suffix(".md"), benchmark.markdown(results.load_json(report)))
+            print(f"redrew {report.with_suffix('.md')}")
         if (root / "time_to_quality.json").is_file():
             report = results.load_json(root / "time_to_quality.json")
             results.write_text(root / "time_to_quality.md", benchmark.quality_markdown(report))

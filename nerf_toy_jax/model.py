@@ -34,8 +34,12 @@ class MLP(nn.Module):
       channels: output channels C (3 for RGB, 1 for grayscale).
       batchnorm: BatchNorm after each hidden activation (off: the paper's network).
       bn_momentum: decay of the running averages kept in ``batch_stats``.
-      dtype: compute dtype of the layers ("float32" or "bfloat16"); parameters,
-        BatchNorm statistics and the output stay float32.
+      dtype: compute dtype of the layers after the first ("float32" or
+        "bfloat16"). The first layer, parameters, BatchNorm statistics and
+        the output stay float32: in bfloat16 (8-bit mantissa) the first
+        layer blurred raw coordinates, whose neighbouring pixels differ by
+        1/64 (default run: none -1.1 dB, SIREN -2.0 dB; with it in float32,
+        +0.5 and 0.0 dB).
     """
 
     depth: int = 4
@@ -57,8 +61,8 @@ class MLP(nn.Module):
         ``batch_stats`` (pass ``mutable=["batch_stats"]``); ``train=False``
         uses the stored ``batch_stats``.
         """
-        for _ in range(self.depth - 1):
-            x = nn.relu(nn.Dense(self.width, dtype=self.dtype)(x))
+        for layer in range(self.depth - 1):
+            x = nn.relu(nn.Dense(self.width, dtype="float32" if layer == 0 else self.dtype)(x))
             if self.batchnorm:
                 x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum, dtype=self.dtype)(x)
         return nn.sigmoid(nn.Dense(self.channels, dtype=self.dtype)(x).astype(jnp.float32))
@@ -121,7 +125,7 @@ class Siren(nn.Module):
       depth: Dense layers in all, >= 2.
       width: hidden units.
       channels: output channels C.
-      dtype: compute dtype of the layers (see ``MLP``); the output is float32.
+      dtype: compute dtype of the layers after the first (see ``MLP``); the output is float32.
     """
 
     depth: int = 4
@@ -141,11 +145,12 @@ class Siren(nn.Module):
         coords, omega = inputs
         fan_in = coords.shape[-1]
         x = jnp.sin(omega * nn.Dense(self.width, kernel_init=_uniform(1.0 / fan_in),
-                                     bias_init=_uniform(1.0 / math.sqrt(fan_in)), dtype=self.dtype)(coords))
+                                     bias_init=_uniform(1.0 / math.sqrt(fan_in)))(coords))
         hidden = _uniform(math.sqrt(6.0 / self.width) / self.hidden_omega)
         bias = _uniform(1.0 / math.sqrt(self.width))
         for _ in range(self.depth - 2):
-            x = jnp.sin(self.hidden_omega * nn.Dense(self.width, kernel_init=hidden, bias_init=bias, dtype=self.dtype)(x))
+            dense = nn.Dense(self.width, kernel_init=hidden, bias_init=bias, dtype=self.dtype)
+            x = jnp.sin(self.hidden_omega * dense(x))
         output = nn.Dense(self.channels, kernel_init=hidden, bias_init=bias, dtype=self.dtype)(x)
         return 0.5 * output.astype(jnp.float32) + 0.5
 

@@ -42,9 +42,9 @@ class TrainConfig:
         depth and width; the hash grid has its own small MLP.
       frame_size: longest side in pixels of the prediction frames kept for GIFs.
       max_stack: at most this many models per compiled stack (None: no limit).
-      compute_dtype: "float32", or "bfloat16" for the networks' layers
-        (parameters, optimiser state, BatchNorm statistics, features, loss
-        and outputs stay float32).
+      compute_dtype: "float32", or "bfloat16" for the networks' layers after
+        the first (the first layer, parameters, optimiser state, BatchNorm
+        statistics, features, loss and outputs stay float32).
       remat: recompute activations in the backward pass (``loss_function``).
         It takes effect where models run side by side (``vmap`` on GPU/TPU);
         XLA:CPU compiles the recomputation away, and there ``map_models``
@@ -542,7 +542,8 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
     def snapshot():
         joined = {name: np.concatenate(parts, axis=0 if name == "eval_steps" else 1) if parts
                   else np.zeros((count, 0), np.float32) for name, parts in history.items()}
-        host, stats, host_matrices = jax.tree_util.tree_map(lambda x: x[:count], to_host((states, batch_stats, matrices)))
+        host, stats, host_matrices = jax.tree_util.tree_map(lambda x: x[:count],
+                                                            to_host((states, batch_stats, matrices)))
         return StackResult(
             specs=list(specs), eval_steps=joined["eval_steps"], loss=joined["loss"],
             **{name: joined[name] for name in scores_names}, frames=joined["frames"],
