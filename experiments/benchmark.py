@@ -108,13 +108,12 @@ def matmuls_only(model, input_dim, points, num_steps):
             inputs = inputs @ weight
         return jnp.sum(inputs * direction)
 
-    differentiate = (0, 1) if isinstance(model, HashGridMLP) else 0
+    differentiate = (0, 1) if isinstance(model, HashGridMLP) else (0,)
 
     @jax.jit
     def steps(weights, inputs):
         def body(weights, _):
-            grads = jax.grad(loss, argnums=differentiate)(weights, inputs)
-            grads = grads[0] if isinstance(differentiate, tuple) else grads
+            grads = jax.grad(loss, argnums=differentiate)(weights, inputs)[0]
             return [w - 1e-9 * g for w, g in zip(weights, grads)], None
         return jax.lax.scan(body, weights, None, length=num_steps)[0]
 

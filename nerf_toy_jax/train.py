@@ -297,10 +297,11 @@ def _predict(model, variables, matrix, coords):
     """
     flat = coords.reshape(-1, coords.shape[-1])
     count = flat.shape[0]
-    chunks = -(-count // EVAL_CHUNK)
-    padded = jnp.pad(flat, ((0, chunks * EVAL_CHUNK - count), (0, 0))) if chunks > 1 else flat
+    size = min(count, EVAL_CHUNK)
+    chunks = -(-count // size)
+    padded = jnp.pad(flat, ((0, chunks * size - count), (0, 0)))
     colours = jax.lax.map(lambda points: model.apply(variables, model.inputs(points, matrix), train=False),
-                          padded.reshape(chunks, -1, flat.shape[-1]))
+                          padded.reshape(chunks, size, flat.shape[-1]))
     return colours.reshape(-1, colours.shape[-1])[:count].reshape(coords.shape[:-1] + (-1,))
 
 
@@ -528,13 +529,13 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
     def evaluate(step):
         batch_stats, scores, frame = _evaluate(states, matrices, tuple(split_arrays), frame_coords, model=model,
                                                mesh=mesh)
-        scores, diverged, frame = to_host((scores, states.diverged, frame))
-        scores = {name: value[:count] for name, value in scores.items()}
-        scores["diverged"] = diverged[:count]
+        scores, diverged, frame = jax.tree_util.tree_map(lambda x: x[:count],
+                                                         to_host((scores, states.diverged, frame)))
+        scores["diverged"] = diverged
         history["eval_steps"].append(np.asarray([step]))
         for name in scores_names:
             history[name].append(scores[name][:, None])
-        history["frames"].append(frame[:count, None])
+        history["frames"].append(frame[:, None])
         if on_eval is not None:
             on_eval(step, scores)
         return batch_stats
