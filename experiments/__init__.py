@@ -1,9 +1,23 @@
 """absl command-line programs of nerf-toy-jax (run with ``python -m experiments.<name>``)."""
 
+import os
+import warnings
+
 from absl import flags, logging
+
+# Scatter-adds (the hash grid's gradient) are nondeterministic on GPU unless XLA is told otherwise; the
+# programs promise that --resume ends bit for bit where an uninterrupted run ends. Set before JAX starts.
+if "xla_gpu_deterministic_ops" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_gpu_deterministic_ops=true".strip()
+
+
+def _one_line(message, category, filename, lineno, line=None):
+    return f"warning: {message}\n"
 
 
 def quiet_logs():
-    """Shows log records from WARNING up (JAX logs its backend search at INFO) unless --verbosity is given."""
+    """Shows log records from WARNING up (JAX logs its backend search at INFO) unless --verbosity is given,
+    and Python warnings as one line each."""
     if not flags.FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)
+    warnings.formatwarning = _one_line

@@ -13,6 +13,7 @@ from absl import flags
 import experiments
 from experiments.parsing import UsageError, parse_floats, parse_lr_overrides, parse_seeds, refuse_changed
 from nerf_toy_jax import data, datasets, distributed, encodings, experiment, results, sweep, train
+from nerf_toy_jax.model import MATMUL_PRECISIONS
 
 FLAGS = flags.FLAGS
 
@@ -45,20 +46,27 @@ flags.DEFINE_bool("batchnorm", True, "BatchNorm after each hidden ReLU (the orig
 flags.DEFINE_enum("compute_dtype", "float32", train.COMPUTE_DTYPES,
                   "Compute dtype of the networks' layers after the first; parameters, optimiser state and "
                   "outputs stay float32.")
+flags.DEFINE_enum("matmul_precision", "default", list(MATMUL_PRECISIONS),
+                  "Precision of the networks' matmuls after the first layer (default: the backend's, TF32 on "
+                  "recent NVIDIA GPUs, bfloat16 passes on TPU); encodings and first layers are always full float32.")
+flags.DEFINE_enum("stacking", "auto", train.STACKINGS, "How the models of a stack run: vmap (side by side), map (one "
+                  "after another in the same program), auto (map on CPU, vmap on accelerators).")
 flags.DEFINE_bool("remat", False, "Recompute activations in the backward pass to save memory where models run "
                   "side by side (GPU/TPU); XLA:CPU compiles the recomputation away.")
 flags.DEFINE_integer("batch_size", 0, "Random training pixels per step; 0: all of them (full batch).")
 flags.DEFINE_integer("max_stack", 0, "At most this many models per compiled stack; 0: no limit.")
 flags.DEFINE_integer("memory_limit_mb", 0, "Refuse runs estimated to need more per device; 0: the device's memory.")
 flags.DEFINE_integer("eval_every", 25, "Steps between evaluations (and per compiled dispatch).")
-flags.DEFINE_integer("gif_every", 25, "Steps between GIF frames; a multiple of eval_every.")
+flags.DEFINE_integer("gif_every", 25, "Steps between GIF frames; a multiple of --eval_every (when not given: "
+                     "this default rounded up to one).")
 flags.DEFINE_integer("frame_size", 64, "Longest side of GIF frames in pixels.")
 flags.DEFINE_bool("model_gifs", False, "Also write one GIF per model into gifs/.")
 flags.DEFINE_string("name", "run", "Run name; the default output folder is results/<name>.")
 flags.DEFINE_string("out", None, "Output folder. Default: results/<name>.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing run in the output folder.")
 flags.DEFINE_bool("resume", False, "Continue the interrupted run in the output folder from its checkpoints.")
-flags.DEFINE_integer("checkpoint_every", 100, "Steps between checkpoints of every stack; a multiple of eval_every.")
+flags.DEFINE_integer("checkpoint_every", 100, "Steps between checkpoints of every stack; a multiple of "
+                     "--eval_every (when not given: this default rounded up to one).")
 flags.DEFINE_integer("num_processes", 1, "Processes (hosts) of a multi-host run; start each with the same flags "
                      "and its own --process_id. Process 0 writes the results.")
 flags.DEFINE_integer("process_id", 0, "This process's index in 0 .. num_processes - 1.")
@@ -101,7 +109,8 @@ def config_from_flags():
     return train.TrainConfig(steps=FLAGS.steps, eval_every=FLAGS.eval_every, batch_size=FLAGS.batch_size or None,
                              depth=FLAGS.depth, width=FLAGS.width, batchnorm=FLAGS.batchnorm,
                              frame_size=FLAGS.frame_size, max_stack=FLAGS.max_stack or None,
-                             compute_dtype=FLAGS.compute_dtype, remat=FLAGS.remat)
+                             compute_dtype=FLAGS.compute_dtype, remat=FLAGS.remat,
+                             matmul_precision=FLAGS.matmul_precision, stacking=FLAGS.stacking)
 
 
 def output_folder():
@@ -140,6 +149,17 @@ def load_split():
     return data.make_split(image, FLAGS.split)
 
 
+def every(name):
+    """Steps of --NAME (gif_every, checkpoint_every): as given, which must be a positive multiple of
+    --eval_every, or when not given its default rounded up to a multiple of --eval_every."""
+    value, eval_every = FLAGS[name].value, FLAGS.eval_every
+    if not FLAGS[name].present:
+        return -(-value // eval_every) * eval_every
+    if value <= 0 or value % eval_every:
+        raise UsageError(f"--{name} ({value}) must be a positive multiple of --eval_every ({eval_every})")
+    return value
+
+
 def settings():
     """Every flag this module defines, by name, for config.json."""
     return {flag.name: flag.value for flag in FLAGS.get_key_flags_for_module(sys.modules[__name__])}
@@ -158,10 +178,7 @@ def main_run(program):
         join_processes()
         specs = specs_from_flags()
         config = config_from_flags()
-        for name in ("gif_every", "checkpoint_every"):
-            if FLAGS[name].value <= 0 or FLAGS[name].value % FLAGS.eval_every:
-                raise UsageError(f"--{name} ({FLAGS[name].value}) must be a positive multiple "
-                                 f"of --eval_every ({FLAGS.eval_every})")
+        gif_every, checkpoint_every = every("gif_every"), every("checkpoint_every")
         out = output_folder()
         split = load_split()
         if config.batch_size and config.batch_size > split.train_pixels[..., 0].size:
@@ -177,9 +194,9 @@ def main_run(program):
     print(f"{'resuming' if FLAGS.resume else 'writing'} {out}")
     with experiment.stop_on_signals() as received:
         rows, finished = experiment.run(
-            out, specs, split, config, gif_every=FLAGS.gif_every, model_gifs=FLAGS.model_gifs,
+            out, specs, split, config, gif_every=gif_every, model_gifs=FLAGS.model_gifs,
             settings={"program": program, **settings()}, resume=FLAGS.resume,
-            checkpoint_every=FLAGS.checkpoint_every, stop=received)
+            checkpoint_every=checkpoint_every, stop=received)
     if not finished:
         arguments = [arg for arg in sys.argv[1:] if arg not in ("--resume", "--overwrite")]
         command = " ".join(["python", "-m", f"experiments.{program}", *map(shlex.quote, arguments), "--resume"])

@@ -7,8 +7,11 @@ A folder is redrawn according to the record it holds: config.json (a run of
 run.py or sweep_sigma.py: metrics.md, curves.png, convergence.gif,
 final.png, psnr_vs_scale.png, gifs/), reproduce.json (reproduce.py: table.md,
 search.md, reconstructions.png), batchnorm.json (batchnorm.py: table.md,
-curves.png) or ntk.json (ntk.py: ntk.png). Under --root, benchmark*.json and
-time_to_quality.json (benchmark.py) are redrawn too.
+curves.png) or ntk.json (ntk.py: ntk.png, spectrum.md). Without --runs,
+everything under --root is redrawn, benchmark*.json and time_to_quality.json
+(benchmark.py) too, and then every table block of --documents is rewritten
+from the file it names (``nerf_toy_jax.doctables``): the README's tables are
+copies of committed result files, and a test keeps them so.
 """
 
 import pathlib
@@ -17,18 +20,19 @@ import sys
 from absl import app, flags
 
 import experiments
-from experiments import benchmark
-from nerf_toy_jax import results, viz
+from nerf_toy_jax import doctables, results, speed, viz
 
 flags.DEFINE_list("runs", [], "Result folders; default: every folder under --root holding a record.")
 flags.DEFINE_string("root", "results", "Where to look for result folders when --runs is empty.")
+flags.DEFINE_list("documents", ["README.md"], "Markdown files whose table blocks are rewritten from the result files "
+                  "they name, when --runs is empty.")
 FLAGS = flags.FLAGS
 
 REDRAW = {
     "config.json": viz.write_run_figures,
     "reproduce.json": viz.write_reproduction_figures,
     "batchnorm.json": viz.write_batchnorm_figures,
-    "ntk.json": lambda folder: viz.ntk_png(folder / "ntk.png", results.load_json(folder / "ntk.json")),
+    "ntk.json": viz.write_ntk_figures,
 }
 
 
@@ -49,18 +53,28 @@ def main(argv):
         print(f"figures.py: error: no result record ({', '.join(REDRAW)}) in: {', '.join(missing) or FLAGS.root}",
               file=sys.stderr)
         sys.exit(2)
+    absent = [name for name in FLAGS.documents if not pathlib.Path(name).is_file()]
+    if absent and not FLAGS.runs:
+        print(f"figures.py: error: no such document: {', '.join(absent)}", file=sys.stderr)
+        sys.exit(2)
     for folder in folders:
         REDRAW[record_of(folder)](folder)
         print(f"redrew {folder}")
     if not FLAGS.runs:
         for report in sorted(root.glob("benchmark*.json")):
-            results.write_text(report.with_suffix(".md"), benchmark.markdown(results.load_json(report)))
+            results.write_text(report.with_suffix(".md"), speed.markdown(results.load_json(report)))
             print(f"redrew {report.with_suffix('.md')}")
         if (root / "time_to_quality.json").is_file():
             report = results.load_json(root / "time_to_quality.json")
-            results.write_text(root / "time_to_quality.md", benchmark.quality_markdown(report))
+            results.write_text(root / "time_to_quality.md", speed.quality_markdown(report))
             viz.time_to_quality_png(root / "time_to_quality.png", report)
             print(f"redrew {root / 'time_to_quality.md'} and .png")
+        for document in map(pathlib.Path, FLAGS.documents):
+            text = document.read_text()
+            filled = doctables.fill(text, ".")
+            if filled != text:
+                results.write_text(document, filled)
+            print(f"{'rewrote' if filled != text else 'checked'} the {len(doctables.sources(text))} tables of {document}")
 
 
 if __name__ == "__main__":

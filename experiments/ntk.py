@@ -1,7 +1,7 @@
 """The neural tangent kernel picture of Tancik et al. (2020): NTK spectrum and profile per encoding.
 
-    python -m experiments.ntk          # writes results/ntk/ntk.png and ntk.json (about a minute on a CPU)
-    python -m experiments.ntk --redraw # only redraws ntk.png from ntk.json
+    python -m experiments.ntk          # writes results/ntk/: ntk.png, spectrum.md, ntk.json (about a minute on a CPU)
+    python -m experiments.ntk --redraw # only redraws ntk.png and spectrum.md from ntk.json
 
 On a 1D grid of --points coordinates in [0, 1), for no mapping, the basic
 mapping, positional encoding and Gaussian features at several sigmas, the
@@ -31,7 +31,7 @@ flags.DEFINE_integer("mapping_size", 256, "Rows m of B.")
 flags.DEFINE_integer("seeds", 3, "Initialisations averaged.")
 flags.DEFINE_integer("width", 256, "Hidden units of the MLP.")
 flags.DEFINE_string("out", "results/ntk", "Output folder.")
-flags.DEFINE_bool("redraw", False, "Only redraw ntk.png from ntk.json.")
+flags.DEFINE_bool("redraw", False, "Only redraw ntk.png and spectrum.md from ntk.json.")
 FLAGS = flags.FLAGS
 
 
@@ -90,8 +90,9 @@ def main(argv):
                                     FLAGS.width))
         command = " ".join(["python", "-m", "experiments.ntk", *sys.argv[1:]])
         results.write_json(out / "ntk.json", {"command": command, "points": FLAGS.points, "kernels": summary})
-    viz.ntk_png(out / "ntk.png", results.load_json(out / "ntk.json"))
-    print(f"wrote {out / 'ntk.png'}")
+    viz.write_ntk_figures(out)
+    print((out / "spectrum.md").read_text())
+    print(f"wrote {out / 'ntk.png'} and {out / 'spectrum.md'}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import pathlib
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 
 import matplotlib.cbook
 import numpy as np
@@ -102,6 +103,8 @@ def load_image(source=None, *, size=None, center_crop=False, max_pixels=None, ti
       max_pixels: if given and ``size`` is not, refuse images with more pixels.
       timeout: seconds to wait for a URL to answer.
 
+    Warns (UserWarning) when ``size`` is larger than the image's central square.
+
     Returns:
       float32 [H, W, C] in [0, 1]. 8-bit images are divided by 255 and 16-bit
       ones by 65535; grayscale stays C = 1; an alpha channel is dropped
@@ -132,6 +135,10 @@ def load_image(source=None, *, size=None, center_crop=False, max_pixels=None, ti
     if size is not None:
         if size < 1:
             raise ValueError(f"size must be a positive number of pixels, got {size}")
+        side = min(pixels.shape[:2])
+        if size > side:
+            warnings.warn(f"size {size} enlarges the {pixels.shape[1]} x {pixels.shape[0]} image {_describe(source)}: "
+                          f"its central {side} x {side} square is upsampled {size / side:.3g}x", stacklevel=2)
         return _resize(_center_square(pixels), size)
     return _center_square(pixels) if center_crop else pixels
 

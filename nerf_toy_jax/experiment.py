@@ -110,11 +110,7 @@ def stack_flops(specs, split, config):
 def stack_memory(specs, split, config):
     """Estimated peak bytes on one device of each stack of ``sweep.group_specs`` (see ``train.memory_estimate``)."""
     mesh = train.model_mesh()
-    devices = 1 if mesh is None else mesh.size
-    points = config.batch_size or split.train_pixels[..., 0].size
-    return [train.memory_estimate(-(-len(group) // devices), specs[group[0]].feature_dim, points, config,
-                                  split.image.shape[-1], train.models_at_once(len(group), mesh),
-                                  specs[group[0]].table_params)
+    return [train.memory_estimate([specs[i] for i in group], split, config, mesh)
             for group in sweep.group_specs(specs, config.max_stack)]
 
 
@@ -147,7 +143,7 @@ def describe_work(specs, split, config):
     ]
 
 
-def run_config(specs, split, config, gif_every, model_gifs, settings):
+def run_config(specs, split, config, gif_every, checkpoint_every, model_gifs, settings):
     """The config.json of a run: what identifies it, plus the environment."""
     return {
         "settings": settings or {},
@@ -155,6 +151,7 @@ def run_config(specs, split, config, gif_every, model_gifs, settings):
         "image_shape": list(split.image.shape),
         "train": dataclasses.asdict(config),
         "gif_every": gif_every,
+        "checkpoint_every": checkpoint_every,
         "model_gifs": model_gifs,
         "specs": [sweep.spec_to_dict(spec) for spec in specs],
         "environment": results.environment(),
@@ -195,7 +192,8 @@ def run(out, specs, split, config, *, gif_every, model_gifs=False, settings=None
     for line in describe_work(specs, split, config):
         log(line)
     if not resume and writes:
-        results.write_json(out / "config.json", run_config(specs, split, config, gif_every, model_gifs, settings))
+        results.write_json(out / "config.json", run_config(specs, split, config, gif_every, checkpoint_every, model_gifs,
+                                                                 settings))
         results.write_png(out / "image.png", split.image)
 
     groups = sweep.group_specs(specs, config.max_stack)

@@ -8,6 +8,12 @@ and the network is trained on them, so the same trainer serves:
 - ``HashGridMLP``: trainable multiresolution hash tables and a small MLP
   (Muller et al. 2022, Instant-NGP);
 - ``Siren``: sine activations, first-layer frequency omega_0 (Sitzmann et al. 2020).
+
+The first layer of every network multiplies at full float32 precision
+(``FIRST_LAYER``) on every backend: its inputs are coordinates or features
+whose small differences between neighbouring points are the signal, and the
+default precision of GPUs (TF32) and TPUs (bfloat16 passes) would round them
+away. The other layers use ``precision`` (``MATMUL_PRECISIONS``).
 """
 
 import math
@@ -17,6 +23,9 @@ import jax
 import jax.numpy as jnp
 
 from nerf_toy_jax import encodings
+
+MATMUL_PRECISIONS = {"default": None, "high": jax.lax.Precision.HIGH, "highest": jax.lax.Precision.HIGHEST}
+FIRST_LAYER = jax.lax.Precision.HIGHEST  # precision of every network's first layer
 
 
 class MLP(nn.Module):
@@ -36,10 +45,10 @@ class MLP(nn.Module):
       bn_momentum: decay of the running averages kept in ``batch_stats``.
       dtype: compute dtype of the layers after the first ("float32" or
         "bfloat16"). The first layer, parameters, BatchNorm statistics and
-        the output stay float32: in bfloat16 (8-bit mantissa) the first
-        layer blurred raw coordinates, whose neighbouring pixels differ by
-        1/64 (default run: none -1.1 dB, SIREN -2.0 dB; with it in float32,
-        +0.5 and 0.0 dB).
+        the output stay float32: an 8-bit mantissa cannot tell neighbouring
+        coordinates apart.
+      precision: matmul precision of the layers after the first, a key of
+        ``MATMUL_PRECISIONS`` (the first layer runs at ``FIRST_LAYER``).
     """
 
     depth: int = 4
@@ -48,6 +57,7 @@ class MLP(nn.Module):
     batchnorm: bool = True
     bn_momentum: float = 0.99
     dtype: str = "float32"
+    precision: str = "default"
 
     def inputs(self, coords, matrix):
         """Fourier features of ``coords`` with B = ``matrix`` [m, d], or the coordinates when None."""
@@ -61,11 +71,17 @@ class MLP(nn.Module):
         ``batch_stats`` (pass ``mutable=["batch_stats"]``); ``train=False``
         uses the stored ``batch_stats``.
         """
+        precision = MATMUL_PRECISIONS[self.precision]
         for layer in range(self.depth - 1):
-            x = nn.relu(nn.Dense(self.width, dtype="float32" if layer == 0 else self.dtype)(x))
+            dense = (nn.Dense(self.width, dtype="float32", precision=FIRST_LAYER) if layer == 0
+                     else nn.Dense(self.width, dtype=self.dtype, precision=precision))
+            x = nn.relu(dense(x))
             if self.batchnorm:
+                self.sow("batchnorm_inputs", str(layer), x)
                 x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum, dtype=self.dtype)(x)
-        return nn.sigmoid(nn.Dense(self.channels, dtype=self.dtype)(x).astype(jnp.float32))
+        last = (dict(dtype="float32", precision=FIRST_LAYER) if self.depth == 1
+                else dict(dtype=self.dtype, precision=precision))
+        return nn.sigmoid(nn.Dense(self.channels, **last)(x).astype(jnp.float32))
 
 
 def _uniform(bound):
@@ -85,7 +101,8 @@ class HashGridMLP(nn.Module):
     Attributes:
       levels, features, log2_table: L, F and T of the encoding.
       depth, width, channels: the MLP (published: 2 hidden layers of 64).
-      dtype: compute dtype of the MLP (see ``MLP``); tables and interpolation stay float32.
+      dtype, precision: compute dtype and matmul precision of the MLP after its first layer (see ``MLP``);
+        tables and interpolation stay float32.
     """
 
     levels: int = 8
@@ -95,6 +112,7 @@ class HashGridMLP(nn.Module):
     width: int = 64
     channels: int = 3
     dtype: str = "float32"
+    precision: str = "default"
     batchnorm = False  # for the trainer: no batch statistics
 
     def inputs(self, coords, resolutions):
@@ -108,7 +126,7 @@ class HashGridMLP(nn.Module):
         tables = self.param("tables", _uniform(1e-4), (self.levels, 2 ** self.log2_table, self.features))
         features = encodings.hashgrid_features(tables, indices, weights)
         return MLP(depth=self.depth, width=self.width, channels=self.channels, batchnorm=False,
-                   dtype=self.dtype)(features, train)
+                   dtype=self.dtype, precision=self.precision)(features, train)
 
 
 class Siren(nn.Module):
@@ -125,7 +143,8 @@ class Siren(nn.Module):
       depth: Dense layers in all, >= 2.
       width: hidden units.
       channels: output channels C.
-      dtype: compute dtype of the layers after the first (see ``MLP``); the output is float32.
+      dtype, precision: compute dtype and matmul precision of the layers after the first (see ``MLP``);
+        the output is float32.
     """
 
     depth: int = 4
@@ -133,6 +152,7 @@ class Siren(nn.Module):
     channels: int = 3
     hidden_omega: float = 30.0
     dtype: str = "float32"
+    precision: str = "default"
     batchnorm = False
 
     def inputs(self, coords, omega):
@@ -145,26 +165,16 @@ class Siren(nn.Module):
         coords, omega = inputs
         fan_in = coords.shape[-1]
         x = jnp.sin(omega * nn.Dense(self.width, kernel_init=_uniform(1.0 / fan_in),
-                                     bias_init=_uniform(1.0 / math.sqrt(fan_in)))(coords))
+                                     bias_init=_uniform(1.0 / math.sqrt(fan_in)), precision=FIRST_LAYER)(coords))
         hidden = _uniform(math.sqrt(6.0 / self.width) / self.hidden_omega)
         bias = _uniform(1.0 / math.sqrt(self.width))
+        precision = MATMUL_PRECISIONS[self.precision]
         for _ in range(self.depth - 2):
-            dense = nn.Dense(self.width, kernel_init=hidden, bias_init=bias, dtype=self.dtype)
+            dense = nn.Dense(self.width, kernel_init=hidden, bias_init=bias, dtype=self.dtype, precision=precision)
             x = jnp.sin(self.hidden_omega * dense(x))
-        output = nn.Dense(self.channels, kernel_init=hidden, bias_init=bias, dtype=self.dtype)(x)
+        output = nn.Dense(self.channels, kernel_init=hidden, bias_init=bias, dtype=self.dtype,
+                          precision=precision)(x)
         return 0.5 * output.astype(jnp.float32) + 0.5
-
-
-def data_statistics_model(model):
-    """The same network whose training-mode call stores the exact batch statistics.
-
-    With momentum 0 a training-mode call on a batch sets ``batch_stats`` to that
-    batch's mean and variance. Called on the full training set, it gives the
-    statistics that make the evaluation-mode network equal the full-batch
-    trained function.
-    """
-    return model.clone(bn_momentum=0.0)
-
 
 
 def matmul_flops(model, input_dim, points):

@@ -99,7 +99,7 @@ def write_npz(path, **arrays):
 
 
 def environment():
-    """Library versions, device kind and the git commit of the working directory, if any."""
+    """Library versions, device kind, host CPU and the git commit of the working directory, if any."""
     import flax
     import jaxlib
     import optax
@@ -113,7 +113,26 @@ def environment():
         commit = None
     devices = jax.devices()
     return {"versions": versions, "device_kind": devices[0].device_kind, "device_count": len(devices),
-            "process_count": jax.process_count(), "platform": devices[0].platform, "git_commit": commit}
+            "process_count": jax.process_count(), "platform": devices[0].platform, "host_cpu": host_cpu(),
+            "cpu_count": os.cpu_count(), "git_commit": commit}
+
+
+def hardware(environment):
+    """Where a result was made, in words: the accelerator's kind, or the host CPU and its cores."""
+    if environment["platform"] == "cpu":
+        return f"{environment['host_cpu']}, {environment['cpu_count']} cores"
+    return f"{environment['device_count']} x {environment['device_kind']}"
+
+
+def host_cpu():
+    """The host CPU's model name (Linux: /proc/cpuinfo), else ``platform.processor()``, else "unknown"."""
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def ordered(stacks):

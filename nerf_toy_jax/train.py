@@ -1,8 +1,9 @@
-"""The trainer: many models of one shape in one jitted, vmapped XLA program.
+"""The trainer: many models of one shape in one jitted XLA program.
 
-The training step is written for ONE model (``_train_step``) and lifted with
-``vmap`` over a leading model axis K; ``lax.scan`` runs ``eval_every`` steps
-per dispatch. A single model is the same program with K = 1.
+The training step is written for ONE model (``train_step``) and lifted over a
+leading model axis K by ``map_models`` (``vmap``, or ``lax.map`` one model
+after another); ``lax.scan`` runs ``eval_every`` steps per dispatch. A single
+model is the same program with K = 1.
 
 Every ``eval_every`` steps each model is evaluated with BatchNorm statistics
 computed on the full training set, so that evaluation measures the function
@@ -24,10 +25,11 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from nerf_toy_jax import data, metrics, sweep
-from nerf_toy_jax.model import MLP, HashGridMLP, Siren, data_statistics_model
+from nerf_toy_jax.model import MATMUL_PRECISIONS, MLP, HashGridMLP, Siren
 
 MODEL_AXIS = "models"
 COMPUTE_DTYPES = ("float32", "bfloat16")
+STACKINGS = ("auto", "vmap", "map")  # how ``map_models`` runs the models of a stack
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +51,12 @@ class TrainConfig:
         It takes effect where models run side by side (``vmap`` on GPU/TPU);
         XLA:CPU compiles the recomputation away, and there ``map_models``
         already holds one model's activations at a time.
+      matmul_precision: precision of the networks' matmuls after the first
+        layer (``model.MATMUL_PRECISIONS``: default, high, highest); the
+        encodings and every first layer are full float32 on every backend.
+      stacking: how the models of a stack run (``map_models``): "vmap" side
+        by side, "map" one after another in the same program, "auto" map on
+        CPU and vmap elsewhere.
     """
 
     steps: int = 500
@@ -61,10 +69,14 @@ class TrainConfig:
     max_stack: int | None = None
     compute_dtype: str = "float32"
     remat: bool = False
+    matmul_precision: str = "default"
+    stacking: str = "auto"
 
     def __post_init__(self):
-        if self.compute_dtype not in COMPUTE_DTYPES:
-            raise ValueError(f"compute_dtype must be one of {', '.join(COMPUTE_DTYPES)}, got {self.compute_dtype!r}")
+        for name, choices in (("compute_dtype", COMPUTE_DTYPES), ("matmul_precision", tuple(MATMUL_PRECISIONS)),
+                              ("stacking", STACKINGS)):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
         for name in ("steps", "eval_every", "depth", "width", "frame_size"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -134,13 +146,13 @@ class StackResult:
 
 def make_model(config, channels, spec):
     """The network of ``spec``'s encoding under ``config``, with ``channels`` outputs."""
+    numerics = {"dtype": config.compute_dtype, "precision": config.matmul_precision}
     if spec.encoding == "hashgrid":
         return HashGridMLP(levels=spec.hashgrid_levels, features=spec.hashgrid_features,
-                           log2_table=spec.hashgrid_log2_table, channels=channels, dtype=config.compute_dtype)
+                           log2_table=spec.hashgrid_log2_table, channels=channels, **numerics)
     if spec.encoding == "siren":
-        return Siren(depth=config.depth, width=config.width, channels=channels, dtype=config.compute_dtype)
-    return MLP(depth=config.depth, width=config.width, channels=channels, batchnorm=config.batchnorm,
-               dtype=config.compute_dtype)
+        return Siren(depth=config.depth, width=config.width, channels=channels, **numerics)
+    return MLP(depth=config.depth, width=config.width, channels=channels, batchnorm=config.batchnorm, **numerics)
 
 
 def optimizer(model, lr):
@@ -154,20 +166,31 @@ def _all_finite(tree):
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(tree)]))
 
 
-def map_models(fn, *stacked):
+def resolved_stacking(stacking):
+    """"vmap" or "map": what ``stacking`` (``STACKINGS``) means on the default backend.
+
+    "auto" runs the models one after another on CPU, where XLA turns a
+    vmapped matmul into a batched dot that is slower than the plain one
+    (``experiments.benchmark --stackings=map,vmap`` measures it), and side
+    by side elsewhere, where they fill the device.
+    """
+    if stacking == "auto":
+        return "map" if jax.default_backend() == "cpu" else "vmap"
+    return stacking
+
+
+def map_models(fn, *stacked, stacking="auto"):
     """Applies a one-model function over the leading model axis K of its arguments.
 
-    On accelerators the models run side by side (``jax.vmap``). On CPU they
-    run one after another inside the same program (``lax.map``): XLA:CPU turns
-    a vmapped matmul into a batched dot that was measured 15-30 % slower per
-    model than the plain dot at K = 2..4, and 1.7x slower at K = 1, while
-    ``lax.map`` keeps the plain dot and holds one model's activations at a
-    time. A stack of one model runs unbatched everywhere.
+    With "vmap" the models run side by side (``jax.vmap``); with "map" one
+    after another inside the same program (``lax.map``: the plain dot of one
+    model, one model's activations alive at a time); "auto" chooses by
+    backend (``resolved_stacking``). A stack of one model runs unbatched.
     """
     if jax.tree_util.tree_leaves(stacked)[0].shape[0] == 1:
         squeezed = fn(*jax.tree_util.tree_map(lambda x: x[0], stacked))
         return jax.tree_util.tree_map(lambda x: x[None], squeezed)
-    if jax.default_backend() == "cpu":
+    if resolved_stacking(stacking) == "map":
         return jax.lax.map(lambda args: fn(*args), stacked)
     return jax.vmap(fn)(*stacked)
 
@@ -203,7 +226,12 @@ def loss_function(model, batch_stats, features, targets, remat=False):
     return jax.checkpoint(loss_fn, policy=jax.checkpoint_policies.dots_saveable) if remat else loss_fn
 
 
-def _train_step(model, batch_size, remat, state, step, features, targets):
+def batch_indices(key, step, batch_size, count):
+    """int32 [batch_size]: the training points of ``step``'s minibatch, drawn with replacement from ``count``."""
+    return jax.random.randint(jax.random.fold_in(key, step), (batch_size,), 0, count)
+
+
+def train_step(model, batch_size, remat, state, step, features, targets):
     """One Adam step of one model.
 
     Args:
@@ -216,7 +244,7 @@ def _train_step(model, batch_size, remat, state, step, features, targets):
       (new state, float32 [] loss before the step, NaN if already diverged).
     """
     if batch_size is not None:
-        index = jax.random.randint(jax.random.fold_in(state.key, step), (batch_size,), 0, features.shape[0])
+        index = batch_indices(state.key, step, batch_size, targets.shape[0])
         features, targets = jax.tree_util.tree_map(lambda x: x[index], (features, targets))
 
     loss_fn = loss_function(model, state.batch_stats, features, targets, remat)
@@ -253,9 +281,10 @@ def on_devices(fn, mesh, stacked, replicated):
                          out_specs=P(MODEL_AXIS), check_vma=False)(tuple(stacked), tuple(replicated))
 
 
-@functools.partial(jax.jit, static_argnames=("model", "batch_size", "num_steps", "remat", "mesh"),
+@functools.partial(jax.jit, static_argnames=("model", "batch_size", "num_steps", "remat", "stacking", "mesh"),
                    donate_argnums=(0,))
-def train_chunk(states, matrices, coords, targets, start, *, model, batch_size, num_steps, remat=False, mesh=None):
+def train_chunk(states, matrices, coords, targets, start, *, model, batch_size, num_steps, remat=False,
+                stacking="auto", mesh=None):
     """``num_steps`` steps of every model: the one-model scan over steps, mapped over K.
 
     Args:
@@ -263,8 +292,8 @@ def train_chunk(states, matrices, coords, targets, start, *, model, batch_size, 
       matrices: the models' encoding arrays [K, ...] (``sweep.ModelSpec.matrix``) or None.
       coords: [N, d] training coordinates; targets: [N, C].
       start: int32 [] index of the first step.
-      model, batch_size, num_steps, remat: the network, ``TrainConfig.batch_size``,
-        steps to run and ``TrainConfig.remat``.
+      model, batch_size, num_steps, remat, stacking: the network,
+        ``TrainConfig.batch_size``, steps to run, ``TrainConfig.remat`` and ``.stacking``.
 
     Returns:
       (states, float32 [K, num_steps] losses).
@@ -276,11 +305,11 @@ def train_chunk(states, matrices, coords, targets, start, *, model, batch_size, 
             features = model.inputs(coords, matrix)
 
             def body(carry, step):
-                return _train_step(model, batch_size, remat, carry, step, features, targets)
+                return train_step(model, batch_size, remat, carry, step, features, targets)
 
             return jax.lax.scan(body, state, steps)
 
-        return map_models(one_model, states, matrices)
+        return map_models(one_model, states, matrices, stacking=stacking)
 
     return on_devices(per_device, mesh, (states, matrices), (coords, targets, steps))
 
@@ -288,41 +317,62 @@ def train_chunk(states, matrices, coords, targets, start, *, model, batch_size, 
 EVAL_CHUNK = 2**14  # points per evaluation-mode call: bounds evaluation memory
 
 
+def _chunks(flat):
+    """[n, d] points -> ([chunks, size, d] zero-padded, float32 [chunks, size, 1] weights: 1 real, 0 padding)."""
+    count = flat.shape[0]
+    size = min(count, EVAL_CHUNK)
+    chunks = -(-count // size)
+    padded = jnp.pad(flat, ((0, chunks * size - count), (0, 0))).reshape(chunks, size, flat.shape[-1])
+    weights = (jnp.arange(chunks * size) < count).astype(jnp.float32).reshape(chunks, size, 1)
+    return padded, weights
+
+
 def _predict(model, variables, matrix, coords):
-    """Evaluation-mode colours at ``coords`` [h, w, d] -> [h, w, C].
+    """Evaluation-mode colours at ``coords`` [..., d] -> [..., C].
 
     The points go through the network ``EVAL_CHUNK`` at a time (``lax.map``),
     so that evaluating needs one chunk's features and activations, not the
     whole image's.
     """
     flat = coords.reshape(-1, coords.shape[-1])
-    count = flat.shape[0]
-    size = min(count, EVAL_CHUNK)
-    chunks = -(-count // size)
-    padded = jnp.pad(flat, ((0, chunks * size - count), (0, 0)))
-    colours = jax.lax.map(lambda points: model.apply(variables, model.inputs(points, matrix), train=False),
-                          padded.reshape(chunks, size, flat.shape[-1]))
-    return colours.reshape(-1, colours.shape[-1])[:count].reshape(coords.shape[:-1] + (-1,))
+    padded, _ = _chunks(flat)
+    colours = jax.lax.map(lambda points: model.apply(variables, model.inputs(points, matrix), train=False), padded)
+    return colours.reshape(-1, colours.shape[-1])[:flat.shape[0]].reshape(coords.shape[:-1] + (-1,))
 
 
 def data_statistics(model, params, batch_stats, matrix, coords):
-    """BatchNorm statistics of ``params`` over all of ``coords`` [h, w, d].
+    """BatchNorm statistics of ``params`` over all of ``coords`` [..., d], ``EVAL_CHUNK`` points at a time.
+
+    Layer by layer: with the statistics of the layers before it fixed, the
+    mean and (biased) variance of each BatchNorm's inputs are summed over
+    the chunks. The result makes the evaluation-mode network equal the
+    training-mode network applied to the full batch ``coords``.
 
     Returns:
-      batch_stats whose evaluation-mode network equals the training-mode
-      network applied to the full batch ``coords`` ({} without BatchNorm).
+      batch_stats {"BatchNorm_l": {"mean", "var"}} ({} without BatchNorm).
     """
     if not model.batchnorm:
         return batch_stats
     flat = coords.reshape(-1, coords.shape[-1])
-    _, updates = data_statistics_model(model).apply(
-        {"params": params, "batch_stats": batch_stats}, model.inputs(flat, matrix),
-        train=True, mutable=["batch_stats"])
-    return updates["batch_stats"]
+    padded, weights = _chunks(flat)
+    stats = batch_stats
+    for layer in range(model.depth - 1):
+        def sums(chunk, stats=stats, layer=layer):
+            points, weight = chunk
+            _, sown = model.apply({"params": params, "batch_stats": stats}, model.inputs(points, matrix),
+                                  train=False, mutable=["batchnorm_inputs"])
+            x = sown["batchnorm_inputs"][str(layer)][0].astype(jnp.float32)
+            return jnp.sum(weight * x, axis=0), jnp.sum(weight * x * x, axis=0)
+
+        first, second = jax.tree_util.tree_map(lambda total: jnp.sum(total, axis=0) / flat.shape[0],
+                                               jax.lax.map(sums, (padded, weights)))
+        # flax's BatchNorm: var = E[x^2] - E[x]^2, clipped at 0
+        stats = {**stats, f"BatchNorm_{layer}": {"mean": first, "var": jnp.maximum(0.0, second - first * first)}}
+    return stats
 
 
-@functools.partial(jax.jit, static_argnames=("model", "mesh"))
-def _evaluate(states, matrices, split_arrays, frame_coords, *, model, mesh=None):
+@functools.partial(jax.jit, static_argnames=("model", "stacking", "mesh"))
+def _evaluate(states, matrices, split_arrays, frame_coords, *, model, stacking="auto", mesh=None):
     """Evaluates every model with full-training-set BatchNorm statistics.
 
     Returns:
@@ -345,7 +395,7 @@ def _evaluate(states, matrices, split_arrays, frame_coords, *, model, mesh=None)
             }
             return batch_stats, scores, jnp.round(frame * 255.0).astype(jnp.uint8)
 
-        return map_models(one_model, states, matrices)
+        return map_models(one_model, states, matrices, stacking=stacking)
 
     return on_devices(per_device, mesh, (states, matrices), (*split_arrays, frame_coords))
 
@@ -364,8 +414,14 @@ def init_stack(specs, split, config):
     keys = jnp.stack([spec.keys() for spec in specs])
     lrs = jnp.asarray([spec.lr for spec in specs], jnp.float32)
     matrices = sweep.stack_matrices(specs)
-    return map_models(functools.partial(_init_state, model), keys[:, 1], keys[:, 2], lrs,
-                      None if matrices is None else jnp.asarray(matrices))
+    return _init_states(keys, lrs, None if matrices is None else jnp.asarray(matrices), model=model,
+                        stacking=config.stacking)
+
+
+@functools.partial(jax.jit, static_argnames=("model", "stacking"))
+def _init_states(keys, lrs, matrices, *, model, stacking):
+    return map_models(functools.partial(_init_state, model), keys[:, 1], keys[:, 2], lrs, matrices,
+                      stacking=stacking)
 
 
 def _pad(tree, count):
@@ -430,45 +486,89 @@ def compile_chunk(specs, split, config, num_steps, mesh=None):
     args = chunk_inputs(specs, split, config, mesh)
     model = make_model(config, split.image.shape[-1], specs[0])
     lowered = train_chunk.lower(*args, jnp.int32(0), model=model, batch_size=config.batch_size,
-                                num_steps=num_steps, remat=config.remat, mesh=mesh)
+                                num_steps=num_steps, remat=config.remat, stacking=config.stacking, mesh=mesh)
     return lowered.compile(), args
 
 
-def memory_estimate(count, feature_dim, points, config, channels, models_at_once, table_params=0):
-    """Estimated peak bytes of training a stack of ``count`` models.
+def evaluation_inputs(split, config, mesh=None):
+    """(train coords, train colours, test coords, test colours) and the frame grid, replicated on ``mesh``:
+    the data arguments of ``_evaluate``."""
+    *arrays, frame_coords = replicate(
+        (split.train_coords, split.train_pixels, split.test_coords, split.test_pixels,
+         data.coordinate_grid(*frame_shape(*split.image.shape[:2], config.frame_size))), mesh)
+    return tuple(arrays), frame_coords
 
-    Per model: its parameters, Adam moments and gradients (4 float32 copies)
-    and, for the models whose steps run at once, the activations the backward
-    pass keeps: per point the features, per hidden layer the Dense, ReLU and
-    BatchNorm outputs (with ``config.remat`` off CPU: the Dense outputs, and
-    one layer recomputed at a time), and two layers' worth of gradients in
-    flight, all float32. Checked against XLA's buffer assignment in the tests
-    (within 25 %).
 
-    Args:
-      count: models K in the stack.
-      feature_dim: encoded input width F.
-      points: training points per step.
-      channels: output channels C.
-      models_at_once: models whose activations are alive together: K under
-        ``vmap``, 1 when ``map_models`` runs them one after another.
-      table_params: trainable parameters besides the MLP's (hash tables, ``ModelSpec.table_params``).
+def compile_evaluate(specs, split, config, mesh=None):
+    """Ahead-of-time compiled ``_evaluate`` of a fresh stack of ``specs`` (for its ``memory_analysis()``)."""
+    states, matrices, *_ = chunk_inputs(specs, split, config, mesh)
+    model = make_model(config, split.image.shape[-1], specs[0])
+    return _evaluate.lower(states, matrices, *evaluation_inputs(split, config, mesh), model=model,
+                           stacking=config.stacking, mesh=mesh).compile()
+
+
+def _tree_bytes(tree):
+    """Bytes of the arrays (or shapes) of ``tree``."""
+    return sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree_util.tree_leaves(tree))
+
+
+def _values_per_point(model, remat, train):
+    """Float32 values per point that a training step keeps for its backward pass (``train``), or that an
+    evaluation-mode call holds, beyond the network's first-layer inputs."""
+    if isinstance(model, HashGridMLP):  # the gathered corner entries and features, then a plain MLP
+        inner = MLP(depth=model.depth, width=model.width, channels=model.channels, batchnorm=False)
+        return 5 * model.levels * model.features + _values_per_point(inner, remat, train)
+    if not train:
+        return (model.depth + 1) * model.width
+    hidden = model.width * (model.depth - 1)
+    if remat and jax.default_backend() != "cpu":  # Dense outputs kept, one layer recomputed at a time
+        return hidden + 4 * model.width
+    per_unit = 3 if model.batchnorm else 2  # Dense output, activation (, BatchNorm)
+    return per_unit * hidden + 2 * model.width  # + two layers of gradients in flight
+
+
+def memory_estimate(specs, split, config, mesh=None):
+    """Estimated peak bytes on one device of training and evaluating a stack of ``specs`` (one ``stack_key``).
+
+    The larger of the two programs. Training: per model on the device its
+    state (parameters, batch statistics, Adam moments) and gradients, and
+    for the models that run at once (``models_at_once``) the per-dispatch
+    inputs of every training point (``model.inputs``: features, hash-grid
+    corners) and what the backward pass keeps for the points of a step.
+    Evaluation: the state, and per model at once one chunk of
+    ``EVAL_CHUNK`` points through the network, and the predictions. Both
+    count the replicated data (coordinates and colours). Checked against
+    XLA's buffer assignment in the tests.
     """
-    dims = [feature_dim] + [config.width] * (config.depth - 1) + [channels]
-    params = sum(a * b + b for a, b in zip(dims[:-1], dims[1:]))
-    params += 4 * config.width * (config.depth - 1) * config.batchnorm + table_params  # BN: scale, bias, mean, var
-    if config.remat and jax.default_backend() != "cpu":  # Dense outputs kept, one layer's recomputed at a time
-        kept = config.width * (config.depth - 1) + 4 * config.width
-    else:
-        kept = (3 if config.batchnorm else 2) * config.width * (config.depth - 1) + 2 * config.width
-    activations = 4 * points * (feature_dim + kept + 2 * channels)
-    return count * 4 * 4 * params + models_at_once * activations
+    channels = split.image.shape[-1]
+    model = make_model(config, channels, specs[0])
+    matrix = sweep.stack_matrices(specs[:1])
+    matrix = None if matrix is None else jnp.asarray(matrix[0])
+    per_device = -(-len(specs) // (1 if mesh is None else mesh.size))
+    at_once = models_at_once(len(specs), config.stacking, mesh)
+    train_points = split.train_pixels[..., 0].size
+    eval_points = train_points + split.test_pixels[..., 0].size
+    inputs = _tree_bytes(jax.eval_shape(lambda: model.inputs(jnp.zeros((train_points, 2)), matrix)))
+    state = _tree_bytes(jax.eval_shape(lambda: _init_state(model, jax.random.PRNGKey(0), jax.random.PRNGKey(0),
+                                                           0.0, matrix)))
+    variables = _tree_bytes(jax.eval_shape(lambda: model.init(
+        jax.random.PRNGKey(0), model.inputs(jnp.zeros((1, 2)), matrix), train=False)))
+    data_bytes = 4 * (train_points + eval_points) * (2 + channels)
+    batch = config.batch_size or train_points
+    kept = _values_per_point(model, config.remat, True) + 2 * channels
+    step = 4 * batch * (kept + (specs[0].feature_dim if config.batch_size else 0))  # + the gathered minibatch
+    # computing the inputs holds intermediates about as large as them, before the steps run
+    training = per_device * (state + variables) + at_once * (inputs + max(inputs, step)) + data_bytes
+    chunk = min(EVAL_CHUNK, train_points)
+    forward = inputs // train_points + 4 * (_values_per_point(model, False, False) + channels)
+    evaluation = per_device * state + at_once * (chunk * forward + 4 * eval_points * channels) + data_bytes
+    return max(training, evaluation)
 
 
-def models_at_once(count, mesh=None):
-    """How many models of a stack of ``count`` run their steps at once on one device (see ``map_models``)."""
+def models_at_once(count, stacking="auto", mesh=None):
+    """How many models of a stack of ``count`` run at once on one device (see ``map_models``)."""
     per_device = -(-count // (1 if mesh is None else mesh.size))
-    return 1 if per_device == 1 or jax.default_backend() == "cpu" else per_device
+    return 1 if per_device == 1 or resolved_stacking(stacking) == "map" else per_device
 
 
 def available_bytes():
@@ -517,9 +617,7 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
     mesh = model_mesh()
     count = len(specs)
     states, matrices, coords, targets = chunk_inputs(specs, split, config, mesh)
-    *split_arrays, frame_coords = replicate(
-        (split.train_coords, split.train_pixels, split.test_coords, split.test_pixels,
-         data.coordinate_grid(*frame_shape(*split.image.shape[:2], config.frame_size))), mesh)
+    split_arrays, frame_coords = evaluation_inputs(split, config, mesh)
 
     scores_names = ("train_loss", "train_psnr", "test_psnr", "test_ssim")
     # per-evaluation arrays, concatenated along the step axis at the end
@@ -527,8 +625,8 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
     previous_wall_s = 0.0
 
     def evaluate(step):
-        batch_stats, scores, frame = _evaluate(states, matrices, tuple(split_arrays), frame_coords, model=model,
-                                               mesh=mesh)
+        batch_stats, scores, frame = _evaluate(states, matrices, split_arrays, frame_coords, model=model,
+                                               stacking=config.stacking, mesh=mesh)
         scores, diverged, frame = jax.tree_util.tree_map(lambda x: x[:count],
                                                          to_host((scores, states.diverged, frame)))
         scores["diverged"] = diverged
@@ -566,7 +664,7 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
         num_steps = min(config.eval_every, config.steps - start)
         states, chunk_losses = train_chunk(states, matrices, coords, targets, jnp.int32(start), model=model,
                                            batch_size=config.batch_size, num_steps=num_steps, remat=config.remat,
-                                           mesh=mesh)
+                                           stacking=config.stacking, mesh=mesh)
         history["loss"].append(to_host(chunk_losses)[:count])
         batch_stats = evaluate(start + num_steps)
         done = start + num_steps

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from nerf_toy_jax import metrics, protocol, results, sweep  # noqa: E402
+from nerf_toy_jax import data, metrics, protocol, results, sweep  # noqa: E402
 
 CAPTION_PX = 14
 
@@ -156,8 +156,8 @@ def write_run_figures(out):
 
     Reads config.json, metrics.json, history.npz, frames.npz, image.png and
     reconstructions/; writes metrics.md, curves.png, convergence.gif,
-    final.png, psnr_vs_scale.png where an encoding was trained at several scales,
-    and gifs/model_XXXX.gif if the run asked for them.
+    final.png, psnr_vs_scale.{png,md} where an encoding was trained at several
+    scales, and gifs/model_XXXX.gif if the run asked for them.
     """
     out = pathlib.Path(out)
     config = results.load_json(out / "config.json")
@@ -193,6 +193,7 @@ def write_run_figures(out):
     if swept_encodings(rows):
         train_side = min(config["image_shape"][:2]) // (2 if config["split"] == "holdout" else 1)
         psnr_vs_scale_png(out / "psnr_vs_scale.png", rows, train_side)
+        results.write_text(out / "psnr_vs_scale.md", psnr_vs_scale_markdown(rows, config["settings"].get("image")))
 
 
 def swept_encodings(rows):
@@ -236,6 +237,27 @@ def psnr_vs_scale_png(path, rows, train_side):
     _save(figure, path)
 
 
+def psnr_vs_scale_markdown(rows, image=None):
+    """Train and test PSNR (mean ± std over seeds) of each swept encoding, one column per scale value.
+
+    Args:
+      rows: per-model rows (metrics.json); diverged ones are left out.
+      image: the run's --image, named in the first column (None: the default image).
+    """
+    lines = []
+    for encoding in swept_encodings(rows):
+        members = [row for row in rows if row["encoding"] == encoding and not row["diverged"]]
+        scales = sorted({results.scale_of(row) for row in members})
+        short = sweep.SCALE_NAMES[encoding].split(" (")[0]
+        lines += [f"| image | {short} | " + " | ".join(f"{scale:.3g}" for scale in scales) + " |",
+                  "|---|---|" + "---|" * len(scales)]
+        for name in ("train_psnr", "test_psnr"):
+            cells = [_cell([row[name] for row in members if results.scale_of(row) == scale]) for scale in scales]
+            lines.append(f"| {image or data.DEFAULT_IMAGE.split('.')[0]} | {name.replace('_psnr', '')} PSNR (dB) | "
+                         + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def write_reproduction_figures(out):
     """Regenerates table.md, search.md and reconstructions.png of an ``experiments.reproduce`` folder.
 
@@ -249,7 +271,7 @@ def write_reproduction_figures(out):
     commands = record.get("commands") or [record["command"]]
     header = (("Command" if len(commands) == 1 else "Commands, in order (each --resume trains only new models)")
               + ": " + ", then ".join(f"`{command}`" for command in commands)
-              + f" ({record['wall_s'] / 60:.1f} min in all on {record['environment']['device_kind']}).\n\n"
+              + f" ({record['wall_s'] / 60:.1f} min in all on {results.hardware(record['environment'])}).\n\n"
               f"{settings['size']} x {settings['size']} px images (the paper: {record['paper_size']}), holdout split, "
               f"{settings['steps']} steps; test PSNR is the mean ± std over every test image and seed; "
               "seed std is the mean over images of the std over seeds.\n\n")
@@ -275,6 +297,22 @@ def write_reproduction_figures(out):
                             f"test PSNR {row['test_psnr']:.2f} dB")
     image_grid_png(out / "reconstructions.png", images, captions, columns=1 + len(encodings),
                    title=f"test-image reconstructions at {settings['size']} px (seed {first_seed})")
+
+
+NTK_INDICES = (2, 10, 50, 100, 200)  # eigenvalues, counted from 1, that the NTK table reports
+
+
+def write_ntk_figures(out):
+    """ntk.png and spectrum.md of an ``experiments.ntk`` folder, from its ntk.json."""
+    record = results.load_json(pathlib.Path(out) / "ntk.json")
+    ntk_png(pathlib.Path(out) / "ntk.png", record)
+    indices = [i for i in NTK_INDICES if i <= record["points"]]
+    lines = ["| encoding | " + " | ".join(f"eigenvalue {i} / largest" for i in indices) + " |",
+             "|---|" + "---|" * len(indices)]
+    for label, entry in record["kernels"].items():
+        lines.append(f"| {label} | " + " | ".join(f"{entry['spectrum'][i - 1]:.1e}" for i in indices) + " |")
+    results.write_text(pathlib.Path(out) / "spectrum.md", f"Command: `{record['command']}`; mean of the NTKs of "
+                       "several initialisations on a 1D grid.\n\n" + "\n".join(lines) + "\n")
 
 
 def ntk_png(path, record):
@@ -315,7 +353,7 @@ def write_batchnorm_figures(out):
         history = {name: stored[name] for name in stored.files}
     steps_to = {t: metrics.first_reaching(history["eval_steps"], history["train_psnr"], t) for t in thresholds}
     lines = [f"Command: `{record['command']}` ({record['wall_s'] / 60:.1f} min on "
-             f"{record['environment']['device_kind']}); {record['size']} x {record['size']} px, "
+             f"{results.hardware(record['environment'])}); {record['size']} x {record['size']} px, "
              f"{record['steps']} steps; mean ± std over seeds.", "",
              "| split | encoding | BatchNorm | train PSNR (dB) | test PSNR (dB) | "
              + " | ".join(f"steps to {t:g} dB (seeds)" for t in thresholds) + " |",
@@ -363,7 +401,7 @@ def time_to_quality_png(path, report):
     for row in report["rows"]:
         left.plot(row["seconds"], row["train_psnr"], label=f"{row['label']} (lr {row['lr']:g})")
         right.plot(row["eval_steps"], row["train_psnr"], label=row["label"])
-    for axis, unit in ((left, "wall seconds after compilation"), (right, "step")):
+    for axis, unit in ((left, "seconds of training (steps x time per step)"), (right, "step")):
         for threshold in thresholds:
             axis.axhline(threshold, color="grey", ls=":", lw=0.8)
         axis.set(xlabel=unit, ylabel="train PSNR (dB)")

@@ -15,6 +15,7 @@ from PIL import Image
 from nerf_toy_jax import results, train, viz
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+pytestmark = pytest.mark.slow  # end-to-end: programs in subprocesses
 TINY = ["--size=16", "--steps=4", "--eval_every=2", "--gif_every=2", "--depth=2", "--width=8",
         "--encodings=none,gaussian", "--sigmas=4,8", "--seeds=2", "--mapping_size=8"]
 
@@ -104,6 +105,22 @@ def test_bad_input_exits_2_with_one_line(tmp_path, flag, message):
     assert completed.returncode == 2
     assert message in completed.stderr and len(completed.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_defaults_follow_eval_every_and_an_enlarged_image_is_warned_about(tmp_path):
+    """Without --gif_every and --checkpoint_every, their defaults become multiples of --eval_every; a 1 x 1
+    image blown up to --size gets one warning line; the numerics flags are recorded in config.json."""
+    Image.new("RGB", (1, 1), (200, 30, 30)).save(tmp_path / "pixel.png")
+    args = [arg for arg in TINY if not arg.startswith(("--gif_every", "--encodings", "--sigmas", "--seeds"))]
+    completed = run(*args, "--eval_every=4", "--encodings=none", f"--image={tmp_path / 'pixel.png'}",
+                    "--matmul_precision=highest", "--stacking=vmap", f"--out={tmp_path / 'out'}")
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr.strip().splitlines() == [
+        f"warning: size 16 enlarges the 1 x 1 image '{tmp_path / 'pixel.png'}': its central 1 x 1 square is "
+        "upsampled 16x"]
+    config = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert (config["gif_every"], config["checkpoint_every"]) == (28, 100)  # 25 and 100 rounded up to multiples of 4
+    assert (config["train"]["matmul_precision"], config["train"]["stacking"]) == ("highest", "vmap")
 
 
 def test_two_processes_train_like_one_and_only_process_0_writes(folder, tmp_path):

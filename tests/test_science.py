@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+pytestmark = pytest.mark.slow  # end-to-end: programs in subprocesses
 REPRODUCE = ["--size=8", "--steps=4", "--eval_every=2", "--sets=text", "--text_images=2",
              "--validation_text_images=1", "--encodings=none,gaussian", "--sigmas=1,2", "--positional_scales=2",
              "--seeds=1"]
