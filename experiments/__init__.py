@@ -1,6 +1,7 @@
 """absl command-line programs of nerf-toy-jax (run with ``python -m experiments.<name>``)."""
 
 import os
+import sys
 import warnings
 
 from absl import flags, logging
@@ -21,3 +22,12 @@ def quiet_logs():
     if not flags.FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)
     warnings.formatwarning = _one_line
+
+
+def parse_flags(argv):
+    """``app.run``'s flags parser: a bad flag is one line on stderr and exit status 2, like every bad input."""
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as error:
+        print(f"{os.path.basename(argv[0])}: error: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -10,7 +10,8 @@ On whatever backend JAX finds (``--tiny`` is the default on a CPU):
 2. precision: the Fourier features at sigma 100 on a 512-px grid against
    float64 NumPy, beside the same projection as a plain matmul at the
    backend's default precision (what ``encodings.phases`` avoids); and a
-   short training run on the device against the same run on the host CPU.
+   short training run on the device at full precision against the same run
+   on the host CPU (and, for the record, at the backend's default precision).
 3. determinism: a hash-grid stack (its gradient is a scatter-add) trained
    twice, and resumed from its first chunk, must end bit for bit alike.
 4. speed: ``nerf_toy_jax.speed``'s table (as ``experiments.benchmark``) for K = 1 ... 64 models at 64 and
@@ -55,10 +56,11 @@ class Mode:
     peak_side: int  # speed: side of the square matmul of the peak
 
 
-FULL = Mode((64, 256), (1, 2, 4, 8, 16, 32, 64), 3, 2, 20.0, 64, 200, ("gaussian", "hashgrid", "siren"), 8192)
+FULL = Mode((64, 256), (1, 2, 4, 8, 16, 32, 64), 3, 2, 20.0, 64, 50, ("gaussian", "hashgrid", "siren"), 8192)
 TINY = Mode((16,), (2,), 1, 1, 10.0, 16, 20, ("hashgrid",), 1024)
 FEATURE_SIDE, FEATURE_SIGMA = 512, 100.0
 PSNR_TOLERANCE_DB = 0.05  # device against host CPU after a short run
+STACKING_STEPS = 20  # few enough that rounding differences stay rounding differences
 
 
 def folder_name(device_kind):
@@ -72,15 +74,17 @@ def relative_difference(a, b):
 
 
 def check_stacking(side, steps):
-    """The same stack with its models side by side and one after another."""
+    """The same stack with its models side by side and one after another, every matmul at full precision:
+    the two programs differ only in how they batch the models, so they agree to float32 rounding."""
     split = data.make_split(data.load_image(size=side), "memorize")
     specs = sweep.make_grid(["gaussian"], sigmas=[5.0, 10.0], seeds=[0, 1], mapping_size=64)
-    config = train.TrainConfig(steps=steps, eval_every=steps // 2, width=64, batch_size=side * side // 4)
+    config = train.TrainConfig(steps=steps, eval_every=steps // 2, width=64, batch_size=side * side // 4,
+                               matmul_precision="highest")
     runs = {stacking: train.train_stack(specs, split, dataclasses.replace(config, stacking=stacking))
             for stacking in ("vmap", "map")}
     loss = relative_difference(runs["vmap"].loss[:, -1], runs["map"].loss[:, -1])
     psnr = float(np.max(np.abs(runs["vmap"].test_psnr[:, -1] - runs["map"].test_psnr[:, -1])))
-    return {"name": "vmap and map agree", "passed": loss < 1e-3 and psnr < 0.01,
+    return {"name": "vmap and map agree", "passed": loss < 1e-4 and psnr < 1e-3,
             "numbers": {"models": len(specs), "steps": steps, "final loss, largest relative difference": loss,
                         "final test PSNR, largest difference (dB)": psnr,
                         "bit-identical": bool(np.array_equal(runs["vmap"].loss, runs["map"].loss))}}
@@ -109,19 +113,25 @@ def check_features():
 
 
 def check_against_host(side, steps, names):
-    """A short full-batch run of each encoding of ``names`` on the default device and on the host CPU."""
+    """A short full-batch run of each encoding of ``names`` on the default device at full matmul precision
+    against the same run on the host CPU (what must agree), and at the backend's default precision (what
+    the hidden layers' TF32 or bfloat16 passes change, for the record)."""
     split = data.make_split(data.load_image(size=side), "holdout")
-    config = train.TrainConfig(steps=steps, eval_every=steps, width=64, batchnorm=False)
+    config = train.TrainConfig(steps=steps, eval_every=steps, width=64, batchnorm=False, matmul_precision="highest")
     specs = sweep.make_grid(names, sigmas=[side / 8], mapping_size=64)
-    device = {spec.encoding: train.train_stack([spec], split, config) for spec in specs}
+
+    def psnrs(config):
+        return {spec.encoding: float(train.train_stack([spec], split, config).test_psnr[0, -1]) for spec in specs}
+
+    device, default = psnrs(config), psnrs(dataclasses.replace(config, matmul_precision="default"))
     with jax.default_device(jax.devices("cpu")[0]):
-        host = {spec.encoding: train.train_stack([spec], split, config) for spec in specs}
-    differences = {name: float(abs(device[name].test_psnr[0, -1] - host[name].test_psnr[0, -1])) for name in device}
-    return {"name": "training on the device matches the host CPU", "passed": max(differences.values()) < PSNR_TOLERANCE_DB,
-            "numbers": {"steps": steps, **{f"{name}: test PSNR device / host (dB)":
-                                           f"{device[name].test_psnr[0, -1]:.3f} / {host[name].test_psnr[0, -1]:.3f}"
+        host = psnrs(config)
+    difference = max(abs(device[name] - host[name]) for name in device)
+    return {"name": "training on the device matches the host CPU", "passed": difference < PSNR_TOLERANCE_DB,
+            "numbers": {"steps": steps, **{f"{name}: test PSNR device / host / device at default precision (dB)":
+                                           f"{device[name]:.3f} / {host[name]:.3f} / {default[name]:.3f}"
                                            for name in device},
-                        "largest difference (dB)": max(differences.values()), "tolerance (dB)": PSNR_TOLERANCE_DB}}
+                        "largest device-host difference (dB)": difference, "tolerance (dB)": PSNR_TOLERANCE_DB}}
 
 
 def check_determinism(side, steps):
@@ -174,7 +184,7 @@ def main(argv):
     print(f"device check on {environment['device_count']} x {environment['device_kind']} "
           f"({environment['platform']}), {'tiny' if tiny else 'full'} mode; writing {out}", flush=True)
     checks = []
-    for check in (lambda: check_stacking(mode.side, mode.steps), check_features,
+    for check in (lambda: check_stacking(mode.side, STACKING_STEPS), check_features,
                   lambda: check_against_host(mode.side, mode.steps, mode.encodings),
                   lambda: check_determinism(mode.side, mode.steps)):
         begun = time.perf_counter()
@@ -202,4 +212,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=experiments.parse_flags)

@@ -197,4 +197,4 @@ def progress(done, total, started, what, rows, seconds, trained):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=experiments.parse_flags)

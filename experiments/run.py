@@ -15,6 +15,8 @@ checkpoints/ (see nerf_toy_jax/results.py).
 
 from absl import app, flags
 
+import experiments
+
 from experiments import common
 
 flags.adopt_module_key_flags(common)
@@ -33,4 +35,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=experiments.parse_flags)

@@ -18,6 +18,8 @@ low); final.png shows the reconstruction at each sigma.
 import numpy as np
 from absl import app, flags
 
+import experiments
+
 from experiments import common
 from nerf_toy_jax import results
 
@@ -48,4 +50,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=experiments.parse_flags)

@@ -6,8 +6,8 @@ A table in a document is the block
     | encoding | ... |
     <!-- end table -->
 
-whose lines are the table lines (those that start with ``|``) of the named
-file, a path relative to the repository root. ``fill`` rewrites every block
+whose lines are the tables (the lines that start with ``|``) of the named
+file, a path relative to the repository root, a blank line between two. ``fill`` rewrites every block
 from its file (``experiments.figures`` does, after redrawing the files);
 ``stale`` names the blocks that differ from their files (a test keeps the
 README in step with the results).
@@ -20,8 +20,15 @@ BLOCK = re.compile(r"<!-- table from (\S+) -->\n(.*?)<!-- end table -->", re.S)
 
 
 def table_lines(text):
-    """The lines of ``text`` that belong to Markdown tables (start with ``|``), newlines kept."""
-    return "".join(line for line in text.splitlines(keepends=True) if line.startswith("|"))
+    """The Markdown tables of ``text`` (its lines that start with ``|``), a blank line between two tables."""
+    tables, current = [], []
+    for line in text.splitlines(keepends=True) + [""]:
+        if line.startswith("|"):
+            current.append(line if line.endswith("\n") else line + "\n")
+        elif current:
+            tables.append("".join(current))
+            current = []
+    return "\n".join(tables)
 
 
 def sources(document):

@@ -166,7 +166,7 @@ def write_run_figures(out):
     image = np.asarray(Image.open(out / "image.png"), np.float32) / 255.0
     image = image[..., None] if image.ndim == 2 else image
 
-    results.write_text(out / "metrics.md", results.markdown_table(rows))
+    results.write_text(out / "metrics.md", results.markdown_table(rows) + "\n" + run_footer(config, rows))
     groups = results.group_rows(rows)
     curves_png(out / "curves.png", history, groups, holdout=config["split"] == "holdout")
 
@@ -194,6 +194,17 @@ def write_run_figures(out):
         train_side = min(config["image_shape"][:2]) // (2 if config["split"] == "holdout" else 1)
         psnr_vs_scale_png(out / "psnr_vs_scale.png", rows, train_side)
         results.write_text(out / "psnr_vs_scale.md", psnr_vs_scale_markdown(rows, config["settings"].get("image")))
+
+
+def run_footer(config, rows):
+    """One line under a run's table: models, stacks, steps, and the wall time of training and evaluation."""
+    specs = [sweep.spec_from_dict(fields) for fields in config["specs"]]
+    stacks = sweep.group_specs(specs, config["train"]["max_stack"])
+    starts = np.cumsum([0] + [len(stack) for stack in stacks[:-1]])  # rows are in stack order
+    minutes = sum(rows[start]["wall_s"] for start in starts) / 60
+    return (f"{len(rows)} model{'s' * (len(rows) > 1)} in {len(stacks)} stack{'s' * (len(stacks) > 1)}, "
+            f"{rows[0]['steps']} steps: {minutes:.1f} min of training "
+            f"and evaluation on {results.hardware(config['environment'])}.\n")
 
 
 def swept_encodings(rows):
@@ -249,7 +260,7 @@ def psnr_vs_scale_markdown(rows, image=None):
         members = [row for row in rows if row["encoding"] == encoding and not row["diverged"]]
         scales = sorted({results.scale_of(row) for row in members})
         short = sweep.SCALE_NAMES[encoding].split(" (")[0]
-        lines += [f"| image | {short} | " + " | ".join(f"{scale:.3g}" for scale in scales) + " |",
+        lines += [""] * bool(lines) + [f"| image | {short} | " + " | ".join(f"{scale:.3g}" for scale in scales) + " |",
                   "|---|---|" + "---|" * len(scales)]
         for name in ("train_psnr", "test_psnr"):
             cells = [_cell([row[name] for row in members if results.scale_of(row) == scale]) for scale in scales]

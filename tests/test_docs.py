@@ -18,13 +18,14 @@ def test_every_readme_table_block_equals_its_result_file():
 
 
 def test_fill_copies_the_table_lines_and_stale_names_what_differs(tmp_path):
-    (tmp_path / "a.md").write_text("Made by a command.\n\n| x | y |\n|---|---|\n| 1 | 2 |\n\nA note.\n")
+    (tmp_path / "a.md").write_text("Made by a command.\n\n| x | y |\n|---|---|\n| 1 | 2 |\n\nA note.\n\n"
+                                   "| z |\n|---|\n| 3 |")
     document = ("Intro.\n<!-- table from a.md -->\n| old |\n<!-- end table -->\nOutro.\n"
                 "<!-- table from a.md -->\n<!-- end table -->\n")
     assert doctables.sources(document) == ["a.md", "a.md"]
     assert doctables.stale(document, tmp_path) == ["a.md", "a.md"]
     filled = doctables.fill(document, tmp_path)
-    block = "<!-- table from a.md -->\n| x | y |\n|---|---|\n| 1 | 2 |\n<!-- end table -->\n"
+    block = "<!-- table from a.md -->\n| x | y |\n|---|---|\n| 1 | 2 |\n\n| z |\n|---|\n| 3 |\n<!-- end table -->\n"
     assert filled == "Intro.\n" + block + "Outro.\n" + block
     assert doctables.stale(filled, tmp_path) == []
     with pytest.raises(FileNotFoundError, match="names missing.md"):

@@ -62,8 +62,10 @@ def test_run_writes_every_output(folder):
 def test_metrics_table_is_aggregated_over_seeds_and_sorted(folder):
     out, _ = folder
     rows = results.load_json(out / "metrics.json")
-    lines = (out / "metrics.md").read_text().splitlines()[2:]
+    text = (out / "metrics.md").read_text()
+    lines = [line for line in text.splitlines() if line.startswith("|")][2:]
     assert len(lines) == 3
+    assert "6 models in 2 stacks, 4 steps: " in text  # and the wall time
     means = [float(line.split("|")[6].split("±")[0]) for line in lines]
     assert means == sorted(means, reverse=True)
     gaussian8 = [row["test_psnr"] for row in rows if row["label"] == "gaussian s=8"]
@@ -96,6 +98,8 @@ def test_figures_regenerate_from_saved_files(folder):
     ("--steps=0", "steps must be positive"),
     ("--image=/nonexistent/image.png", "image file not found"),
     ("--gif_every=3", "multiple of --eval_every"),
+    ("--stacking=sideways", "--stacking=sideways: value should be one of <auto|vmap|map>"),
+    ("--matmul_precision=low", "--matmul_precision=low: value should be one of <default|high|highest>"),
     ("--num_processes=2", "needs --coordinator_address"),
     ("--process_id=2", "--process_id (2) must be in 0 .. --num_processes - 1"),
 ])
