@@ -192,8 +192,8 @@ def run(out, specs, split, config, *, gif_every, model_gifs=False, settings=None
     for line in describe_work(specs, split, config):
         log(line)
     if not resume and writes:
-        results.write_json(out / "config.json", run_config(specs, split, config, gif_every, checkpoint_every, model_gifs,
-                                                                 settings))
+        record = run_config(specs, split, config, gif_every, checkpoint_every, model_gifs, settings)
+        results.write_json(out / "config.json", record)
         results.write_png(out / "image.png", split.image)
 
     groups = sweep.group_specs(specs, config.max_stack)

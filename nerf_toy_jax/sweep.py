@@ -96,13 +96,6 @@ class ModelSpec:
         return self.encoding
 
     @property
-    def table_params(self):
-        """Trainable hash-table entries x features (L 2^T F) of a hashgrid spec, else 0."""
-        if self.encoding != "hashgrid":
-            return 0
-        return self.hashgrid_levels * 2 ** self.hashgrid_log2_table * self.hashgrid_features
-
-    @property
     def scale(self):
         """The value of this spec's swept scale parameter (``SCALES``), or None."""
         return getattr(self, SCALES[self.encoding]) if self.encoding in SCALES else None

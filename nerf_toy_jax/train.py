@@ -549,10 +549,9 @@ def memory_estimate(specs, split, config, mesh=None):
     train_points = split.train_pixels[..., 0].size
     eval_points = train_points + split.test_pixels[..., 0].size
     inputs = _tree_bytes(jax.eval_shape(lambda: model.inputs(jnp.zeros((train_points, 2)), matrix)))
-    state = _tree_bytes(jax.eval_shape(lambda: _init_state(model, jax.random.PRNGKey(0), jax.random.PRNGKey(0),
-                                                           0.0, matrix)))
-    variables = _tree_bytes(jax.eval_shape(lambda: model.init(
-        jax.random.PRNGKey(0), model.inputs(jnp.zeros((1, 2)), matrix), train=False)))
+    shapes = jax.eval_shape(lambda: _init_state(model, jax.random.PRNGKey(0), jax.random.PRNGKey(0), 0.0, matrix))
+    state = _tree_bytes(shapes)
+    variables = _tree_bytes((shapes.params, shapes.batch_stats))  # as many bytes again for the gradients
     data_bytes = 4 * (train_points + eval_points) * (2 + channels)
     batch = config.batch_size or train_points
     kept = _values_per_point(model, config.remat, True) + 2 * channels
