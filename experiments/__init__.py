@@ -29,5 +29,8 @@ def parse_flags(argv):
     try:
         return flags.FLAGS(argv)
     except flags.Error as error:
-        print(f"{os.path.basename(argv[0])}: error: {error}", file=sys.stderr)
-        sys.exit(2)
+        message = str(error)
+    except (AttributeError, KeyError) as error:  # an override of a field the config does not have
+        message = f"the config has no field {str(error).strip(chr(34))}"
+    print(f"{os.path.basename(argv[0])}: error: {message}", file=sys.stderr)
+    sys.exit(2)

@@ -16,7 +16,7 @@ as a careful user's loop would, and (b) by the one-model ``lax.scan``
 program. The programs of a row take turns for --repeats rounds after one
 warm-up each (machine speed drifts); each time is the median, with the
 spread (max - min) / median. --stackings=map,vmap measures both ways of
-running a stack (``train.map_models``) side by side.
+running a stack (``parallel.map_models``) side by side.
 Cells whose estimated time exceeds --budget_s are skipped and say so.
 ``--redraw`` rewrites the table from the saved JSON without measuring.
 
@@ -38,7 +38,7 @@ import time
 from absl import app, flags
 
 import experiments
-from nerf_toy_jax import encodings, results, speed, train, viz
+from nerf_toy_jax import encodings, rundir, speed, state, viz
 
 flags.DEFINE_enum("task", "speed", ["speed", "quality"], "speed: trainer throughput; quality: time to PSNR.")
 flags.DEFINE_list("encodings", ["gaussian"], "Encodings (speed: their networks; quality: each one's default run).")
@@ -49,8 +49,8 @@ flags.DEFINE_float("dispatch_s", 1.0, "Aim for timed dispatches of about this ma
 flags.DEFINE_integer("min_steps", 4, "At least this many steps per dispatch: the work done once per dispatch "
                      "(features, hash-grid corners), which runs amortise over --eval_every steps, is shared by them.")
 flags.DEFINE_float("budget_s", 60.0, "Skip cells whose measurements are estimated to take longer.")
-flags.DEFINE_enum("compute_dtype", "float32", train.COMPUTE_DTYPES, "Speed: compute dtype of the networks' layers.")
-flags.DEFINE_list("stackings", ["auto"], "Speed: how stacks run (train.STACKINGS); several measure them side by side.")
+flags.DEFINE_enum("compute_dtype", "float32", state.COMPUTE_DTYPES, "Speed: compute dtype of the networks' layers.")
+flags.DEFINE_list("stackings", ["auto"], "Speed: how stacks run (state.STACKINGS); several measure them side by side.")
 flags.DEFINE_integer("peak_side", 4096, "Speed: side of the square float32 matmul that measures the peak.")
 flags.DEFINE_integer("baseline_models", 2, "Models timed for the sequential baselines (their rate is per model).")
 flags.DEFINE_string("out", None, "Output path without extension; default results/benchmark (speed) or "
@@ -65,20 +65,20 @@ FLAGS = flags.FLAGS
 
 def quality_main(out):
     if FLAGS.redraw:
-        report = results.load_json(out.with_suffix(".json"))
+        report = rundir.load_json(out.with_suffix(".json"))
     else:
         started = time.perf_counter()
         thresholds = [float(t) for t in FLAGS.thresholds]
         rows = speed.time_to_quality(FLAGS.encodings, FLAGS.quality_size, FLAGS.quality_steps, FLAGS.quality_eval_every,
                                thresholds)
-        environment = results.environment()
+        environment = rundir.environment()
         report = {"command": "python -m experiments.benchmark " + " ".join(sys.argv[1:]),
                   "device_kind": environment["device_kind"], "platform": environment["platform"],
                   "host_cpu": environment["host_cpu"], "cpu_count": environment["cpu_count"],
                   "versions": environment["versions"], "size": FLAGS.quality_size, "steps": FLAGS.quality_steps,
                   "eval_every": FLAGS.quality_eval_every, "rows": rows, "wall_s": time.perf_counter() - started}
-        results.write_json(out.with_suffix(".json"), report)
-    results.write_text(out.with_suffix(".md"), speed.quality_markdown(report))
+        rundir.write_json(out.with_suffix(".json"), report)
+    rundir.write_text(out.with_suffix(".md"), speed.quality_markdown(report))
     viz.time_to_quality_png(out.with_suffix(".png"), report)
     print(f"wrote {out.with_suffix('.md')}, .json and .png")
 
@@ -86,8 +86,8 @@ def quality_main(out):
 def checked_flags():
     """Validates the flags before any measurement; raises ValueError."""
     for name in FLAGS.encodings:
-        if name not in encodings.ENCODINGS:
-            raise ValueError(f"unknown encoding {name!r}: choose from {', '.join(encodings.ENCODINGS)}")
+        if name not in encodings.NAMES:
+            raise ValueError(f"unknown encoding {name!r}: choose from {', '.join(encodings.NAMES)}")
     if not FLAGS.encodings:
         raise ValueError("--encodings is empty")
     sizes = [int(size) for size in FLAGS.sizes]
@@ -96,8 +96,8 @@ def checked_flags():
     if min(sizes) < 1 or min(counts) < 1 or min(FLAGS.repeats, FLAGS.min_steps, FLAGS.peak_side) < 1:
         raise ValueError("sizes, models, repeats, min_steps and peak_side must be positive")
     for name in FLAGS.stackings:
-        if name not in train.STACKINGS:
-            raise ValueError(f"unknown stacking {name!r}: choose from {', '.join(train.STACKINGS)}")
+        if name not in state.STACKINGS:
+            raise ValueError(f"unknown stacking {name!r}: choose from {', '.join(state.STACKINGS)}")
     if min(FLAGS.quality_size, FLAGS.quality_steps, FLAGS.quality_eval_every) < 1 or not thresholds:
         raise ValueError("--quality_size, --quality_steps and --quality_eval_every must be positive, "
                          "--thresholds not empty")
@@ -120,15 +120,15 @@ def main(argv):
         quality_main(out)
         return
     if FLAGS.redraw:
-        results.write_text(out.with_suffix(".md"), speed.markdown(results.load_json(out.with_suffix(".json"))))
+        rundir.write_text(out.with_suffix(".md"), speed.markdown(rundir.load_json(out.with_suffix(".json"))))
         print(f"redrew {out.with_suffix('.md')}")
         return
     timing = speed.Timing(FLAGS.repeats, FLAGS.dispatch_s, FLAGS.min_steps, FLAGS.baseline_models, FLAGS.budget_s,
                           speed.measured_peak(FLAGS.peak_side), FLAGS.peak_side)
     report = speed.speed_report(FLAGS.encodings, FLAGS.stackings, sizes, counts, FLAGS.compute_dtype, timing,
                           "python -m experiments.benchmark " + " ".join(sys.argv[1:]))
-    results.write_json(out.with_suffix(".json"), report)
-    results.write_text(out.with_suffix(".md"), speed.markdown(report))
+    rundir.write_json(out.with_suffix(".json"), report)
+    rundir.write_text(out.with_suffix(".md"), speed.markdown(report))
     print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}")
 
 

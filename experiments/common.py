@@ -1,81 +1,192 @@
-"""Flags shared by the experiment programs, and their translation into a run.
+"""The flags of the run programs and the translation of a config into runs: validation happens here, once.
 
-Each program imports this module (which defines the flags), may change
-defaults with ``flags.FLAGS.set_default``, and calls ``main_run``.
+An experiment is a config file (``experiments/configs/*.py``, ml_collections):
+``--config=FILE`` and ``--config.FIELD=VALUE`` overrides. Four shorthands
+that people type most set config fields: ``--image``, ``--encodings``,
+``--steps`` (``config.train.steps``) and ``--name``. The other flags say how
+this invocation runs (where it writes, resuming, processes) and never change
+what it computes. config.json holds the resolved config, which is the run.
 """
 
+import copy
+import dataclasses
+import json
 import pathlib
 import shlex
 import sys
 
 from absl import flags
+from ml_collections import config_dict, config_flags
 
 import experiments
-from experiments.parsing import UsageError, parse_floats, parse_lr_overrides, parse_seeds, refuse_changed
-from nerf_toy_jax import data, datasets, distributed, encodings, experiment, results, sweep, train
-from nerf_toy_jax.model import MATMUL_PRECISIONS
+from experiments.parsing import UsageError, output_folder, refuse_changed
+from nerf_toy_jax import cost, data, datasets, encodings, parallel, rundir, runner, specs as specs_lib, state
 
 FLAGS = flags.FLAGS
+DEFAULT_CONFIG = str(pathlib.Path(__file__).parent / "configs" / "default.py")
 
-flags.DEFINE_string("image", None, "Image path, http(s) URL, or an image of nerf_toy_jax.datasets "
-                    "(natural:NAME, text:INDEX). Default: matplotlib's grace_hopper.jpg.")
-flags.DEFINE_integer("max_pixels", data.MAX_PIXELS, "Refuse larger images unless --size resizes them.")
-flags.DEFINE_float("url_timeout", data.URL_TIMEOUT_S, "Seconds to wait for an image URL to answer.")
-flags.DEFINE_integer("size", 64, "Crop to the central square and resize to SIZE x SIZE pixels; 0 keeps the image.")
-flags.DEFINE_enum("split", "memorize", data.SPLITS,
-                  "memorize: train = test = all pixels; holdout: train [::2, ::2], test [1::2, 1::2].")
-flags.DEFINE_list("encodings", list(encodings.ENCODINGS), "Encodings to train.")
-flags.DEFINE_list("sigmas", ["10"], "Gaussian scales sigma (cycles per image).")
-flags.DEFINE_list("seeds", ["1"], "One number N: seeds 0..N-1; several numbers: those seeds.")
-flags.DEFINE_integer("mapping_size", 256, "Gaussian: rows m of B (2m features).")
-flags.DEFINE_integer("positional_freqs", 128, "Positional: frequencies per axis (2 x this rows of B).")
-flags.DEFINE_float("positional_scale", 6.0, "Positional: frequencies 2^linspace(0, scale, F) - 1 (Tancik et al.).")
-flags.DEFINE_bool("positional_octaves", False,
-                  "Positional: use the original nerf-toy's octaves sin(pi 2^k v), k < positional_freqs, instead.")
-flags.DEFINE_list("hashgrid_finest", ["64"], "Hash grid: finest level resolutions (cells per image), one model each.")
-flags.DEFINE_integer("hashgrid_levels", 8, "Hash grid: levels L (resolutions geometric from 4 to the finest).")
-flags.DEFINE_integer("hashgrid_log2_table", 14, "Hash grid: 2^T table entries per level; finer levels are hashed.")
-flags.DEFINE_list("siren_omegas", ["30"], "SIREN: omega_0 of the first sine layer, one model each.")
-flags.DEFINE_integer("steps", 500, "Training steps of every model.")
-flags.DEFINE_float("lr", 1e-3, "Adam learning rate of every model but hashgrid (1e-2) and siren (1e-4); "
-                   "see --lr_overrides.")
-flags.DEFINE_list("lr_overrides", [], "Per-encoding learning rates, e.g. none=1e-2,basic=1e-2.")
-flags.DEFINE_integer("depth", 4, "Dense layers in all.")
-flags.DEFINE_integer("width", 256, "Hidden units per layer.")
-flags.DEFINE_bool("batchnorm", True, "BatchNorm after each hidden ReLU (the original nerf-toy); off: the paper's MLP.")
-flags.DEFINE_enum("compute_dtype", "float32", train.COMPUTE_DTYPES,
-                  "Compute dtype of the networks' layers after the first; parameters, optimiser state and "
-                  "outputs stay float32.")
-flags.DEFINE_enum("matmul_precision", "default", list(MATMUL_PRECISIONS),
-                  "Precision of the networks' matmuls after the first layer (default: the backend's, TF32 on "
-                  "recent NVIDIA GPUs, bfloat16 passes on TPU); encodings and first layers are always full float32.")
-flags.DEFINE_enum("stacking", "auto", train.STACKINGS, "How the models of a stack run: vmap (side by side), map (one "
-                  "after another in the same program), auto (map on CPU, vmap on accelerators).")
-flags.DEFINE_bool("remat", False, "Recompute activations in the backward pass to save memory where models run "
-                  "side by side (GPU/TPU); XLA:CPU compiles the recomputation away.")
-flags.DEFINE_integer("batch_size", 0, "Random training pixels per step; 0: all of them (full batch).")
-flags.DEFINE_integer("max_stack", 0, "At most this many models per compiled stack; 0: no limit.")
-flags.DEFINE_integer("memory_limit_mb", 0, "Refuse runs estimated to need more per device; 0: the device's memory.")
-flags.DEFINE_integer("eval_every", 25, "Steps between evaluations (and per compiled dispatch).")
-flags.DEFINE_integer("gif_every", 25, "Steps between GIF frames; a multiple of --eval_every (when not given: "
-                     "this default rounded up to one).")
-flags.DEFINE_integer("frame_size", 64, "Longest side of GIF frames in pixels.")
-flags.DEFINE_bool("model_gifs", False, "Also write one GIF per model into gifs/.")
-flags.DEFINE_string("name", "run", "Run name; the default output folder is results/<name>.")
+config_flags.DEFINE_config_file("config", DEFAULT_CONFIG, "Experiment config file (experiments/configs/); override "
+                                "its fields with --config.FIELD=VALUE.", lock_config=True)
+flags.DEFINE_string("image", None, "Shorthand for --config.image: an image path, http(s) URL, natural:NAME or "
+                    "text:INDEX (nerf_toy_jax.datasets).")
+flags.DEFINE_list("encodings", None, f"Shorthand for --config.encodings, from: {', '.join(encodings.NAMES)}.")
+flags.DEFINE_integer("steps", None, "Shorthand for --config.train.steps.")
+flags.DEFINE_string("name", "run", "Run name; the output folder is results/<name> unless --out is given.")
 flags.DEFINE_string("out", None, "Output folder. Default: results/<name>.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing run in the output folder.")
 flags.DEFINE_bool("resume", False, "Continue the interrupted run in the output folder from its checkpoints.")
-flags.DEFINE_integer("checkpoint_every", 100, "Steps between checkpoints of every stack; a multiple of "
-                     "--eval_every (when not given: this default rounded up to one).")
+flags.DEFINE_integer("checkpoint_every", 100, "Steps between checkpoints of every stack, rounded up to a multiple "
+                     "of eval_every when not given.")
+flags.DEFINE_bool("tensorboard", False, "Also log every metric of every model to <out>/tensorboard/ at each "
+                  "evaluation (needs the tensorboard extra: pip install -e '.[tensorboard]').")
+flags.DEFINE_integer("max_pixels", data.MAX_PIXELS, "Refuse larger images unless config.size resizes them.")
+flags.DEFINE_float("url_timeout", data.URL_TIMEOUT_S, "Seconds to wait for an image URL to answer.")
+flags.DEFINE_integer("memory_limit_mb", 0, "Refuse runs estimated to need more per device; 0: the device's memory.")
 flags.DEFINE_integer("num_processes", 1, "Processes (hosts) of a multi-host run; start each with the same flags "
                      "and its own --process_id. Process 0 writes the results.")
 flags.DEFINE_integer("process_id", 0, "This process's index in 0 .. num_processes - 1.")
 flags.DEFINE_string("coordinator_address", None, "host:port of process 0, reachable from every process "
                     "(needed with --num_processes > 1).")
 
-# Flags that do not change what a run computes: --resume may differ in them.
-NOT_IDENTIFYING = ("overwrite", "resume", "checkpoint_every", "url_timeout", "memory_limit_mb", "num_processes",
-                   "process_id", "coordinator_address")
+GIF_EVERY = 25  # steps between GIF frames when the config leaves gif_every None (rounded up to eval_every)
+
+
+@dataclasses.dataclass
+class Plan:
+    """One run, checked and ready: everything ``runner.run`` needs."""
+
+    out: pathlib.Path
+    config: config_dict.ConfigDict
+    specs: list
+    split: data.Split
+    train_config: state.TrainConfig
+    gif_every: int
+    checkpoint_every: int
+
+
+def resolved_config():
+    """The config of --config with its overrides and the shorthands applied (a mutable copy)."""
+    try:
+        config = copy.deepcopy(FLAGS.config)
+    except OSError as error:  # config_flags defers a failed load to the first use
+        reason = str(error).strip().splitlines()[-1].strip()
+        raise UsageError(f"cannot load the config file {config_flags.get_config_filename(FLAGS['config'])}: "
+                         f"{reason}") from None
+    config.unlock()
+    if FLAGS.image is not None:
+        config.image = FLAGS.image
+    if FLAGS.encodings is not None:
+        config.encodings = ",".join(FLAGS.encodings)
+    if FLAGS.steps is not None:
+        config.train.steps = FLAGS.steps
+    return config
+
+
+def arm_configs(config):
+    """[(arm name, its config)] of a config with arms, or [(None, config)]: each arm's fields replace the config's."""
+    if not config.arms:
+        return [(None, config)]
+    names = [name for name, _ in config.arms]
+    if len(set(names)) != len(names) or not all(name and "/" not in name for name in names):
+        raise UsageError(f"config.arms needs distinct, non-empty names without '/', got {', '.join(names)}")
+    arms = []
+    for name, changes in config.arms:
+        arm = copy.deepcopy(config)
+        try:
+            arm.update_from_flattened_dict(dict(_flatten(changes)))
+        except (KeyError, TypeError) as error:
+            raise UsageError(f"arm {name!r}: {error}") from None
+        arm.arms = ()
+        arms.append((name, arm))
+    return arms
+
+
+def _flatten(tree, prefix=""):
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def build_specs(config):
+    """The specs of a config: encodings x their scales x seeds, with the encodings' parameters."""
+    names = [name.strip() for name in config.encodings.split(",") if name.strip()]
+    if not names:
+        raise UsageError("config.encodings is empty")
+    unknown = [name for name in names if name not in encodings.REGISTRY]
+    if unknown:
+        raise UsageError(f"unknown encoding(s) {', '.join(unknown)}: choose from {', '.join(encodings.NAMES)}")
+    if config.seeds < 1:
+        raise UsageError(f"config.seeds must be at least 1, got {config.seeds}")
+    scales = {name: tuple(values) if isinstance(values, (tuple, list)) else (values,)
+              for name, values in config.scales.items() if name in names}
+    empty = [name for name, values in scales.items() if not values]
+    if empty:
+        raise UsageError(f"config.scales.{empty[0]} is empty")
+    lrs = {name: lr for name, lr in config.lrs.items() if lr is not None}
+    return specs_lib.make_grid(names, seeds=range(config.seeds), lr=config.lr, lrs=lrs, scales=scales,
+                               params=config.encoding.to_dict())
+
+
+def load_split(config):
+    if config.size < 0:
+        raise UsageError(f"config.size must be >= 0, got {config.size}")
+    if config.split not in data.SPLITS:
+        raise UsageError(f"config.split must be one of {', '.join(data.SPLITS)}, got {config.split!r}")
+    try:
+        image = datasets.load_any(config.image, config.size or None, max_pixels=FLAGS.max_pixels,
+                                  timeout=FLAGS.url_timeout)
+    except FileNotFoundError:
+        raise UsageError(f"image file not found: {config.image}") from None
+    except IsADirectoryError:
+        raise UsageError(f"config.image is a folder, not an image file: {config.image}") from None
+    except OSError as error:
+        raise UsageError(str(error)) from None
+    return data.make_split(image, config.split)
+
+
+def every(value, default, eval_every, name):
+    """Steps of ``name``: ``value`` when given, which must be a positive multiple of eval_every, else
+    ``default`` rounded up to a multiple of eval_every."""
+    if value is None:
+        return -(-default // eval_every) * eval_every
+    if value <= 0 or value % eval_every:
+        raise UsageError(f"{name} ({value}) must be a positive multiple of eval_every ({eval_every})")
+    return value
+
+
+def plan(config, out):
+    """Checks one (arm's) config and builds its run; raises UsageError (or ValueError) before any compute."""
+    specs = build_specs(config)
+    try:
+        train_config = state.TrainConfig(**config.train.to_dict())
+    except TypeError as error:
+        raise UsageError(f"config.train: {error}") from None
+    eval_every = train_config.eval_every
+    gif_every = every(config.gif_every, GIF_EVERY, eval_every, "config.gif_every")
+    checkpoint_every = every(FLAGS.checkpoint_every if FLAGS["checkpoint_every"].present else None,
+                             FLAGS.checkpoint_every, eval_every, "--checkpoint_every")
+    split = load_split(config)
+    pixels = split.train_pixels[..., 0].size
+    if train_config.batch_size and train_config.batch_size > pixels:
+        raise UsageError(f"config.train.batch_size {train_config.batch_size} exceeds the {pixels} training pixels")
+    cost.check_memory(specs, split, train_config, FLAGS.memory_limit_mb * 2**20 or cost.available_bytes())
+    resolved = copy.deepcopy(config)
+    resolved.gif_every = gif_every
+    return Plan(out, resolved, specs, split, train_config, gif_every, checkpoint_every)
+
+
+def check_resumable(out, config):
+    """Refuses to resume ``out`` with a config that differs from the one it was started with."""
+    saved = _flat_config(rundir.load_record(out)["config"])
+    current = _flat_config(config.to_dict())
+    refuse_changed(out, saved, current, set(saved) | set(current), "a different run",
+                   "resume with the same config")
+
+
+def _flat_config(tree):
+    return {f"config.{key}": json.loads(json.dumps(value)) for key, value in _flatten(tree)}
 
 
 def join_processes():
@@ -86,121 +197,80 @@ def join_processes():
     if FLAGS.num_processes > 1:
         if not FLAGS.coordinator_address:
             raise UsageError("--num_processes > 1 needs --coordinator_address (host:port of process 0)")
-        distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
+        parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
 
 
-def specs_from_flags():
-    unknown = [name for name in FLAGS.encodings if name not in encodings.ENCODINGS]
-    if unknown:
-        raise UsageError(f"unknown encoding(s) {', '.join(unknown)}: choose from {', '.join(encodings.ENCODINGS)}")
-    if not FLAGS.encodings:
-        raise UsageError("--encodings is empty")
-    return sweep.make_grid(
-        FLAGS.encodings, sigmas=parse_floats("sigmas", FLAGS.sigmas), seeds=parse_seeds(FLAGS.seeds),
-        lr=FLAGS.lr, lr_overrides=parse_lr_overrides(FLAGS.lr_overrides),
-        scales={"hashgrid": parse_floats("hashgrid_finest", FLAGS.hashgrid_finest),
-                "siren": parse_floats("siren_omegas", FLAGS.siren_omegas)},
-        hashgrid_levels=FLAGS.hashgrid_levels, hashgrid_log2_table=FLAGS.hashgrid_log2_table,
-        mapping_size=FLAGS.mapping_size, positional_freqs=FLAGS.positional_freqs,
-        positional_scale=None if FLAGS.positional_octaves else FLAGS.positional_scale)
+def command():
+    """This invocation as a shell command."""
+    return " ".join(["python", "-m", "experiments.run", *map(shlex.quote, sys.argv[1:])])
 
 
-def config_from_flags():
-    return train.TrainConfig(steps=FLAGS.steps, eval_every=FLAGS.eval_every, batch_size=FLAGS.batch_size or None,
-                             depth=FLAGS.depth, width=FLAGS.width, batchnorm=FLAGS.batchnorm,
-                             frame_size=FLAGS.frame_size, max_stack=FLAGS.max_stack or None,
-                             compute_dtype=FLAGS.compute_dtype, remat=FLAGS.remat,
-                             matmul_precision=FLAGS.matmul_precision, stacking=FLAGS.stacking)
-
-
-def output_folder():
-    """The run folder, checked against --overwrite and --resume; nothing is written here."""
-    out = pathlib.Path(FLAGS.out or pathlib.Path("results") / FLAGS.name)
-    if FLAGS.resume and FLAGS.overwrite:
-        raise UsageError("--resume and --overwrite exclude each other")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"output folder {out} exists and is not a folder")
-    holds_run = (out / "config.json").is_file()
+def plans():
+    """(out, [Plan] one per arm, the resolved config): every flag, config field and input checked."""
+    join_processes()
+    if FLAGS.tensorboard:
+        runner.tensorboard_writer(None)  # the extra is installed
+    config = resolved_config()
+    out = output_folder(FLAGS.out, FLAGS.name, FLAGS.resume, FLAGS.overwrite,
+                        "arms.json" if config.arms else "config.json")
+    arms = arm_configs(config)
+    runs = [plan(arm, out if name is None else out / name) for name, arm in arms]
     if FLAGS.resume:
-        if not holds_run:
-            raise UsageError(f"nothing to resume: {out} holds no run (no config.json)")
-        saved = results.load_json(out / "config.json")["settings"]
-        current = {"program": saved.get("program"), **settings()}
-        names = [name for name in set(saved) | set(current) if name not in NOT_IDENTIFYING]
-        refuse_changed(out, saved, current, names, "a different run", "resume with the same flags")
-    elif out.is_dir() and any(out.iterdir()) and not FLAGS.overwrite:
-        raise UsageError(f"output folder {out} already holds {'a run' if holds_run else 'files'}: pass --overwrite "
-                         "to replace it, --resume to continue it, or choose another --out/--name")
-    return out
+        for run in runs:
+            if (run.out / "config.json").is_file():
+                check_resumable(run.out, run.config)
+    return out, runs, config
 
 
-def load_split():
-    if FLAGS.size < 0:
-        raise UsageError(f"--size must be >= 0, got {FLAGS.size}")
-    try:
-        image = datasets.load_any(FLAGS.image, FLAGS.size or None, max_pixels=FLAGS.max_pixels,
-                                  timeout=FLAGS.url_timeout)
-    except FileNotFoundError:
-        raise UsageError(f"image file not found: {FLAGS.image}") from None
-    except IsADirectoryError:
-        raise UsageError(f"--image is a folder, not an image file: {FLAGS.image}") from None
-    except OSError as error:
-        raise UsageError(str(error)) from None
-    return data.make_split(image, FLAGS.split)
+def record(run):
+    """The config.json of a run: its resolved config, the command, what it trained, and where."""
+    return {"format": rundir.FORMAT, "command": command(), "config": run.config.to_dict(),
+            "image_shape": list(run.split.image.shape), "checkpoint_every": run.checkpoint_every,
+            "specs": [specs_lib.spec_to_dict(spec) for spec in run.specs], "environment": rundir.environment()}
 
 
-def every(name):
-    """Steps of --NAME (gif_every, checkpoint_every): as given, which must be a positive multiple of
-    --eval_every, or when not given its default rounded up to a multiple of --eval_every."""
-    value, eval_every = FLAGS[name].value, FLAGS.eval_every
-    if not FLAGS[name].present:
-        return -(-value // eval_every) * eval_every
-    if value <= 0 or value % eval_every:
-        raise UsageError(f"--{name} ({value}) must be a positive multiple of --eval_every ({eval_every})")
-    return value
+def main_run():
+    """Checks everything, then trains every arm's run and draws the comparison across arms.
 
-
-def settings():
-    """Every flag this module defines, by name, for config.json."""
-    return {flag.name: flag.value for flag in FLAGS.get_key_flags_for_module(sys.modules[__name__])}
-
-
-def main_run(program):
-    """Validates every flag and input, then trains and writes the run folder.
-
-    ``program`` is the module name under experiments/. Returns (folder, rows).
-    Exits with status 2 and one line on bad input, before any compute; on
-    SIGINT or SIGTERM, saves checkpoints and partial tables and exits with
-    128 + the signal number, printing the command that resumes.
+    Returns (out, [rows of each run]). Exits with status 2 and one line on bad
+    input, before any compute; on SIGINT or SIGTERM, saves checkpoints and
+    partial tables and exits with 128 + the signal number, printing the
+    command that resumes.
     """
     experiments.quiet_logs()
     try:
-        join_processes()
-        specs = specs_from_flags()
-        config = config_from_flags()
-        gif_every, checkpoint_every = every("gif_every"), every("checkpoint_every")
-        out = output_folder()
-        split = load_split()
-        if config.batch_size and config.batch_size > split.train_pixels[..., 0].size:
-            raise UsageError(f"--batch_size {config.batch_size} exceeds the "
-                             f"{split.train_pixels[..., 0].size} training pixels")
-        experiment.check_memory(specs, split, config, FLAGS.memory_limit_mb * 2**20 or train.available_bytes())
+        out, runs, config = plans()
     except ValueError as error:
-        print(f"{program}.py: error: {error}", file=sys.stderr)
+        print(f"run.py: error: {error}", file=sys.stderr)
         sys.exit(2)
-    distributed.barrier("flags checked")  # every process has read the output folder before process 0 writes
-    if FLAGS.overwrite and distributed.is_primary():
-        results.clear_run(out)
+    parallel.barrier("flags checked")  # every process has read the output folder before process 0 writes
+    if FLAGS.overwrite and parallel.is_primary():
+        rundir.clear_run(out)
+        for run in runs:
+            if run.out != out:
+                rundir.clear_run(run.out)
     print(f"{'resuming' if FLAGS.resume else 'writing'} {out}")
-    with experiment.stop_on_signals() as received:
-        rows, finished = experiment.run(
-            out, specs, split, config, gif_every=gif_every, model_gifs=FLAGS.model_gifs,
-            settings={"program": program, **settings()}, resume=FLAGS.resume,
-            checkpoint_every=checkpoint_every, stop=received)
-    if not finished:
-        arguments = [arg for arg in sys.argv[1:] if arg not in ("--resume", "--overwrite")]
-        command = " ".join(["python", "-m", f"experiments.{program}", *map(shlex.quote, arguments), "--resume"])
-        print(f"\ninterrupted: checkpoints and the tables of the {len(rows)} models trained so far are in {out}\n"
-              f"resume with: {command}")
-        sys.exit(128 + received[0])
-    return out, rows
+    if config.arms and parallel.is_primary() and not FLAGS.resume:
+        rundir.write_json(out / "arms.json", {"format": rundir.FORMAT, "command": command(),
+                                              "config": config.to_dict(), "arms": [name for name, _ in config.arms]})
+    all_rows = []
+    with runner.stop_on_signals() as received:
+        for index, run in enumerate(runs):
+            if len(runs) > 1:
+                print(f"arm {index + 1}/{len(runs)}: {run.out.name}")
+            resume = FLAGS.resume and (run.out / "config.json").is_file()
+            rows, finished = runner.run(
+                run.out, run.specs, run.split, run.train_config, gif_every=run.gif_every,
+                model_gifs=run.config.model_gifs, record=record(run), resume=resume,
+                checkpoint_every=run.checkpoint_every, stop=received, tensorboard=FLAGS.tensorboard)
+            all_rows.append(rows)
+            if not finished:
+                arguments = [arg for arg in sys.argv[1:] if arg not in ("--resume", "--overwrite")]
+                print(f"\ninterrupted: checkpoints and the tables of the {len(rows)} models trained so far are in "
+                      f"{run.out}\nresume with: python -m experiments.run {shlex.join(arguments)} --resume")
+                sys.exit(128 + received[0])
+    if config.arms and parallel.is_primary():
+        from nerf_toy_jax import viz
+
+        viz.write_arms_figures(out)
+    return out, all_rows

@@ -9,7 +9,7 @@ On whatever backend JAX finds (``--tiny`` is the default on a CPU):
    the final losses and PSNRs must agree to float32 rounding.
 2. precision: the Fourier features at sigma 100 on a 512-px grid against
    float64 NumPy, beside the same projection as a plain matmul at the
-   backend's default precision (what ``encodings.phases`` avoids); and a
+   backend's default precision (what ``fourier.phases`` avoids); and a
    short training run on the device at full precision against the same run
    on the host CPU (and, for the record, at the backend's default precision).
 3. determinism: a hash-grid stack (its gradient is a scatter-add) trained
@@ -24,7 +24,6 @@ Exits with status 1 when a check fails.
 
 import dataclasses
 import pathlib
-import re
 import sys
 import time
 
@@ -34,7 +33,8 @@ import numpy as np
 from absl import app, flags
 
 import experiments
-from nerf_toy_jax import data, encodings, results, speed, sweep, train
+from nerf_toy_jax import data, fourier, rundir, specs as specs_lib, speed, state, train
+from nerf_toy_jax.encodings import gaussian
 
 flags.DEFINE_bool("tiny", None, "Small sizes and few models, for a CPU (default: on when the backend is a CPU).")
 flags.DEFINE_string("out", None, "Output folder; default results/device/<device kind>.")
@@ -64,11 +64,6 @@ PSNR_TOLERANCE_DB = 0.05  # device against host CPU after a short run
 STACKING_STEPS = 20  # few enough that rounding differences stay rounding differences
 
 
-def folder_name(device_kind):
-    """A device kind as a folder name: "NVIDIA H100 80GB HBM3" -> "nvidia-h100-80gb-hbm3"."""
-    return re.sub(r"[^a-z0-9]+", "-", device_kind.lower()).strip("-") or "device"
-
-
 def relative_difference(a, b):
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-12)))
@@ -78,13 +73,14 @@ def check_stacking(side, steps):
     """The same stack with its models side by side and one after another, every matmul at full precision:
     the two programs differ only in how they batch the models, so they agree to float32 rounding."""
     split = data.make_split(data.load_image(size=side), "memorize")
-    specs = sweep.make_grid(["gaussian"], sigmas=[5.0, 10.0], seeds=[0, 1], mapping_size=64)
-    config = train.TrainConfig(steps=steps, eval_every=steps // 2, width=64, batch_size=side * side // 4,
+    specs = specs_lib.make_grid(["gaussian"], seeds=[0, 1], scales={"gaussian": [5.0, 10.0]},
+                                params={"mapping_size": 64})
+    config = state.TrainConfig(steps=steps, eval_every=steps // 2, width=64, batch_size=side * side // 4,
                                matmul_precision="highest")
     runs = {stacking: train.train_stack(specs, split, dataclasses.replace(config, stacking=stacking))
             for stacking in ("vmap", "map")}
     loss = relative_difference(runs["vmap"].loss[:, -1], runs["map"].loss[:, -1])
-    psnr = float(np.max(np.abs(runs["vmap"].test_psnr[:, -1] - runs["map"].test_psnr[:, -1])))
+    psnr = float(np.max(np.abs(runs["vmap"].scores["test_psnr"][:, -1] - runs["map"].scores["test_psnr"][:, -1])))
     return {"name": "vmap and map agree", "passed": loss < 1e-4 and psnr < 1e-3,
             "numbers": {"models": len(specs), "steps": steps, "final loss, largest relative difference": loss,
                         "final test PSNR, largest difference (dB)": psnr,
@@ -95,10 +91,10 @@ def check_features():
     """The project's Fourier features and a default-precision matmul projection against float64."""
     grid = data.coordinate_grid(FEATURE_SIDE, FEATURE_SIDE).reshape(-1, 2)
     coords = grid[np.random.default_rng(0).choice(len(grid), 16384, replace=False)]
-    B = encodings.gaussian_matrix(jax.random.PRNGKey(0), FEATURE_SIGMA, 256)
+    B = gaussian.gaussian_matrix(jax.random.PRNGKey(0), FEATURE_SIGMA, 256)
     projection = 2 * np.pi * coords.astype(np.float64) @ np.asarray(B, np.float64).T
     expected = np.concatenate([np.sin(projection), np.cos(projection)], axis=1)
-    ours = np.asarray(jax.jit(encodings.fourier_features)(jnp.asarray(coords), B))
+    ours = np.asarray(jax.jit(fourier.fourier_features)(jnp.asarray(coords), B))
 
     @jax.jit
     def matmul_features(coords, B):  # the projection as a plain matmul at the backend's default precision
@@ -118,11 +114,11 @@ def check_against_host(side, steps, names):
     against the same run on the host CPU (what must agree), and at the backend's default precision (what
     the hidden layers' TF32 or bfloat16 passes change, for the record)."""
     split = data.make_split(data.load_image(size=side), "holdout")
-    config = train.TrainConfig(steps=steps, eval_every=steps, width=64, batchnorm=False, matmul_precision="highest")
-    specs = sweep.make_grid(names, sigmas=[side / 8], mapping_size=64)
+    config = state.TrainConfig(steps=steps, eval_every=steps, width=64, batchnorm=False, matmul_precision="highest")
+    specs = specs_lib.make_grid(names, scales={"gaussian": [side / 8]}, params={"mapping_size": 64})
 
     def psnrs(config):
-        return {spec.encoding: float(train.train_stack([spec], split, config).test_psnr[0, -1]) for spec in specs}
+        return {spec.name: float(train.train_stack([spec], split, config).scores["test_psnr"][0, -1]) for spec in specs}
 
     device, default = psnrs(config), psnrs(dataclasses.replace(config, matmul_precision="default"))
     with jax.default_device(jax.devices("cpu")[0]):
@@ -138,8 +134,8 @@ def check_against_host(side, steps, names):
 def check_determinism(side, steps):
     """A hash-grid stack trained twice, and resumed from its first chunk, ends bit for bit alike."""
     split = data.make_split(data.load_image(size=side), "memorize")
-    config = train.TrainConfig(steps=steps, eval_every=steps // 2, batch_size=side * side // 2)
-    specs = sweep.make_grid(["hashgrid"], seeds=[0, 1], hashgrid_log2_table=10)
+    config = state.TrainConfig(steps=steps, eval_every=steps // 2, batch_size=side * side // 2)
+    specs = specs_lib.make_grid(["hashgrid"], seeds=[0, 1], params={"hashgrid_log2_table": 10})
     first, second = (train.train_stack(specs, split, config) for _ in range(2))
     partial = train.train_stack(specs, split, config, should_stop=lambda: True)
     resumed = train.train_stack(specs, split, config, resume_from=partial)
@@ -178,10 +174,10 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     experiments.quiet_logs()
     started = time.perf_counter()
-    environment = results.environment()
+    environment = rundir.environment()
     tiny = jax.default_backend() == "cpu" if FLAGS.tiny is None else FLAGS.tiny
     mode = TINY if tiny else FULL
-    out = pathlib.Path(FLAGS.out or pathlib.Path("results") / "device" / folder_name(environment["device_kind"]))
+    out = pathlib.Path(FLAGS.out or pathlib.Path("results") / "device" / rundir.device_folder_name(environment["device_kind"]))
     print(f"device check on {environment['device_count']} x {environment['device_kind']} "
           f"({environment['platform']}), {'tiny' if tiny else 'full'} mode; writing {out}", flush=True)
     checks = []
@@ -196,17 +192,17 @@ def main(argv):
                           speed.measured_peak(mode.peak_side), mode.peak_side)
     command = "python -m experiments.device_check " + " ".join(sys.argv[1:])
     reports = {}
-    for dtype in train.COMPUTE_DTYPES:
+    for dtype in state.COMPUTE_DTYPES:
         reports[dtype] = speed.speed_report(["gaussian"], ["auto"], mode.sizes, mode.counts, dtype, timing, command)
-        results.write_json(out / f"speed_{dtype}.json", reports[dtype])
-        results.write_text(out / f"speed_{dtype}.md", speed.markdown(reports[dtype]))
+        rundir.write_json(out / f"speed_{dtype}.json", reports[dtype])
+        rundir.write_text(out / f"speed_{dtype}.md", speed.markdown(reports[dtype]))
     record = {"command": command, "tiny": tiny, "device_kind": environment["device_kind"],
               "platform": environment["platform"], "host_cpu": environment["host_cpu"],
               "versions": environment["versions"],
               "git_commit": environment["git_commit"], "checks": checks,
               "wall_s": time.perf_counter() - started}
-    results.write_json(out / "checks.json", record)
-    results.write_text(out / "summary.md", markdown({**record, "speed": reports}))
+    rundir.write_json(out / "checks.json", record)
+    rundir.write_text(out / "summary.md", markdown({**record, "speed": reports}))
     print(f"wrote {out}: summary.md, checks.json, speed_float32.md, speed_bfloat16.md")
     if not all(check["passed"] for check in checks):
         sys.exit(1)

@@ -4,10 +4,11 @@
     python -m experiments.figures --runs=results/run   # chosen folders
 
 A folder is redrawn according to the record it holds: config.json (a run of
-run.py or sweep_sigma.py: metrics.md, curves.png, convergence.gif,
-final.png, psnr_vs_scale.png, gifs/), reproduce.json (reproduce.py: table.md,
-search.md, reconstructions.png), batchnorm.json (batchnorm.py: table.md,
-curves.png) or ntk.json (ntk.py: ntk.png, spectrum.md). Without --runs,
+run.py: metrics.md, curves.png, convergence.gif, final.png,
+psnr_vs_scale.{png,md}, gifs/), arms.json (a run of a config with arms:
+every arm's folder, then arms.md and arms.png), reproduce.json
+(reproduce.py: table.md, search.md, reconstructions.png) or ntk.json (ntk.py:
+ntk.png, spectrum.md). Without --runs,
 everything under --root is redrawn, benchmark*.json and time_to_quality.json
 (benchmark.py) too, and then every table block of --documents is rewritten
 from the file it names (``nerf_toy_jax.doctables``): the README's tables are
@@ -20,7 +21,7 @@ import sys
 from absl import app, flags
 
 import experiments
-from nerf_toy_jax import doctables, results, speed, viz
+from nerf_toy_jax import doctables, rundir, speed, viz
 
 flags.DEFINE_list("runs", [], "Result folders; default: every folder under --root holding a record.")
 flags.DEFINE_string("root", "results", "Where to look for result folders when --runs is empty.")
@@ -31,7 +32,7 @@ FLAGS = flags.FLAGS
 REDRAW = {
     "config.json": viz.write_run_figures,
     "reproduce.json": viz.write_reproduction_figures,
-    "batchnorm.json": viz.write_batchnorm_figures,
+    "arms.json": viz.write_arms_figures,
     "ntk.json": viz.write_ntk_figures,
 }
 
@@ -62,18 +63,18 @@ def main(argv):
         print(f"redrew {folder}")
     if not FLAGS.runs:
         for report in sorted(root.glob("benchmark*.json")):
-            results.write_text(report.with_suffix(".md"), speed.markdown(results.load_json(report)))
+            rundir.write_text(report.with_suffix(".md"), speed.markdown(rundir.load_json(report)))
             print(f"redrew {report.with_suffix('.md')}")
         if (root / "time_to_quality.json").is_file():
-            report = results.load_json(root / "time_to_quality.json")
-            results.write_text(root / "time_to_quality.md", speed.quality_markdown(report))
+            report = rundir.load_json(root / "time_to_quality.json")
+            rundir.write_text(root / "time_to_quality.md", speed.quality_markdown(report))
             viz.time_to_quality_png(root / "time_to_quality.png", report)
             print(f"redrew {root / 'time_to_quality.md'} and .png")
         for document in map(pathlib.Path, FLAGS.documents):
             text = document.read_text()
             filled = doctables.fill(text, ".")
             if filled != text:
-                results.write_text(document, filled)
+                rundir.write_text(document, filled)
             print(f"{'rewrote' if filled != text else 'checked'} the {len(doctables.sources(text))} tables of {document}")
 
 

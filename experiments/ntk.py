@@ -22,7 +22,8 @@ from absl import app, flags
 
 import experiments
 from experiments.parsing import UsageError, parse_floats
-from nerf_toy_jax import encodings, ntk, results, viz
+from nerf_toy_jax import ntk, rundir, viz
+from nerf_toy_jax.encodings import basic, gaussian, positional
 
 flags.DEFINE_integer("points", 256, "Grid points in [0, 1).")
 flags.DEFINE_list("sigmas", ["1", "4", "16", "64"], "Gaussian sigmas (cycles per unit).")
@@ -38,12 +39,12 @@ FLAGS = flags.FLAGS
 def kernels(points, sigmas, positional_scale, mapping_size, seeds, width):
     """{label: mean NTK [points, points]} over ``seeds`` initialisations, for each encoding."""
     coords = (np.arange(points, dtype=np.float32) / points)[:, None]
-    freqs = encodings.log_linear_frequencies(positional_scale, mapping_size // 2)
-    builders = {"none": lambda key: None, "basic": lambda key: encodings.basic_matrix(1),
-                f"positional scale={positional_scale:g}": lambda key: encodings.positional_matrix(freqs, dim=1)}
+    freqs = positional.log_linear_frequencies(positional_scale, mapping_size // 2)
+    builders = {"none": lambda key: None, "basic": lambda key: basic.basic_matrix(1),
+                f"positional scale={positional_scale:g}": lambda key: positional.positional_matrix(freqs, dim=1)}
     for sigma in sigmas:
         builders[f"gaussian s={sigma:g}"] = (
-            lambda key, sigma=sigma: encodings.gaussian_matrix(key, sigma, mapping_size, dim=1))
+            lambda key, sigma=sigma: gaussian.gaussian_matrix(key, sigma, mapping_size, dim=1))
     out = {}
     for label, build in builders.items():
         total = 0.0
@@ -89,7 +90,7 @@ def main(argv):
         summary = summarise(kernels(FLAGS.points, sigmas, FLAGS.positional_scale, FLAGS.mapping_size, FLAGS.seeds,
                                     FLAGS.width))
         command = " ".join(["python", "-m", "experiments.ntk", *sys.argv[1:]])
-        results.write_json(out / "ntk.json", {"command": command, "points": FLAGS.points, "kernels": summary})
+        rundir.write_json(out / "ntk.json", {"command": command, "points": FLAGS.points, "kernels": summary})
     viz.write_ntk_figures(out)
     print((out / "spectrum.md").read_text())
     print(f"wrote {out / 'ntk.png'} and {out / 'spectrum.md'}")

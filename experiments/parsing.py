@@ -1,4 +1,6 @@
-"""Parsing of list-valued flags, shared by the experiment programs; errors are ``UsageError``."""
+"""Checks shared by the experiment programs: list-valued flags, the output folder; errors are ``UsageError``."""
+
+import pathlib
 
 
 class UsageError(ValueError):
@@ -44,3 +46,19 @@ def refuse_changed(out, saved, current, names, what, hint):
     if changed:
         name = changed[0]
         raise UsageError(f"{out} holds {what}: --{name} was {saved.get(name)!r}, now {current.get(name)!r}; {hint}")
+
+
+def output_folder(out, name, resume, overwrite, record):
+    """The output folder (``out``, or results/``name``), checked against --resume and --overwrite: resuming
+    needs the ``record`` file there; otherwise the folder must be empty unless overwriting. Writes nothing."""
+    out = pathlib.Path(out or pathlib.Path("results") / name)
+    if resume and overwrite:
+        raise UsageError("--resume and --overwrite exclude each other")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output folder {out} exists and is not a folder")
+    if resume and not (out / record).is_file():
+        raise UsageError(f"nothing to resume: {out} holds no run (no {record})")
+    if not resume and out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise UsageError(f"output folder {out} already holds files: pass --overwrite to replace them, --resume to "
+                         "continue the run, or choose another --out/--name")
+    return out

@@ -17,7 +17,7 @@ import numpy as np
 from absl import app, flags
 
 import experiments
-from nerf_toy_jax import results, train, viz
+from nerf_toy_jax import evaluate, rundir, state, viz
 
 flags.DEFINE_string("run", "results/run", "Run folder with checkpoints/.")
 flags.DEFINE_list("models", [], "Model indices (metrics.csv 'index'); default: one per (encoding, sigma, lr).")
@@ -35,25 +35,25 @@ def main(argv):
             raise ValueError(f"{run} is not a run folder (no config.json)")
         if not FLAGS.scale > 0:
             raise ValueError(f"--scale must be positive, got {FLAGS.scale}")
-        config = results.load_json(run / "config.json")
-        rows = results.load_json(run / "metrics.json")
-        indices = [int(i) for i in FLAGS.models] or list(results.representatives(rows).values())
+        record = rundir.load_record(run)
+        rows = rundir.load_json(run / "metrics.json")
+        indices = [int(i) for i in FLAGS.models] or list(rundir.representatives(rows).values())
         bad = [i for i in indices if not 0 <= i < len(rows)]
         if bad:
             raise ValueError(f"no model {bad[0]} in {run}: indices run from 0 to {len(rows) - 1}")
-        checkpoints = [results.load_checkpoint(run, index) for index in indices]
+        checkpoints = [rundir.load_checkpoint(run, index) for index in indices]
     except (ValueError, FileNotFoundError) as error:
         print(f"render.py: error: {error}", file=sys.stderr)
         sys.exit(2)
-    height, width, channels = config["image_shape"]
+    height, width, channels = record["image_shape"]
     fine = (round(height * FLAGS.scale), round(width * FLAGS.scale))
-    train_config = train.TrainConfig(**config["train"])
+    train_config = state.TrainConfig(**record["config"]["train"])
     images, captions = [], []
     for index, (spec, variables, matrix) in zip(indices, checkpoints):
-        coarse = train.render(train_config, channels, spec, variables, matrix, height, width)
-        rendered = train.render(train_config, channels, spec, variables, matrix, *fine)
+        coarse = evaluate.render(train_config, channels, spec, variables, matrix, height, width)
+        rendered = evaluate.render(train_config, channels, spec, variables, matrix, *fine)
         path = run / "renders" / f"model_{index:04d}_{fine[0]}x{fine[1]}.png"
-        results.write_png(path, rendered)
+        rundir.write_png(path, rendered)
         print(f"{spec.label} seed {spec.seed}: {path}")
         zoom = int(np.ceil(FLAGS.scale))
         images += [np.repeat(np.repeat(coarse, zoom, 0), zoom, 1)[:fine[0], :fine[1]], rendered]

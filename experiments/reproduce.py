@@ -21,15 +21,14 @@ The best sigma and scale depend on resolution: they are frequencies in
 cycles per image, and the training grid's Nyquist limit is size / 4.
 """
 
-import pathlib
 import sys
 import time
 
 from absl import app, flags
 
 import experiments
-from experiments.parsing import UsageError, parse_floats, parse_seeds, refuse_changed
-from nerf_toy_jax import data, datasets, encodings, protocol, results, train, viz
+from experiments.parsing import UsageError, output_folder, parse_floats, parse_seeds, refuse_changed
+from nerf_toy_jax import data, datasets, encodings, evaluate, protocol, rundir, state, train, viz
 
 flags.DEFINE_integer("size", 64, "Image side in pixels (the paper: 512). Train and test grids are size / 2.")
 flags.DEFINE_integer("steps", protocol.STEPS, "Training steps of every model.")
@@ -65,8 +64,8 @@ def checked_flags():
         if name not in datasets.SETS:
             raise UsageError(f"unknown image set {name!r}: choose from {', '.join(datasets.SETS)}")
     for name in FLAGS.encodings:
-        if name not in encodings.ENCODINGS:
-            raise UsageError(f"unknown encoding {name!r}: choose from {', '.join(encodings.ENCODINGS)}")
+        if name not in encodings.NAMES:
+            raise UsageError(f"unknown encoding {name!r}: choose from {', '.join(encodings.NAMES)}")
     if not FLAGS.sets or not FLAGS.encodings:
         raise UsageError("--sets and --encodings must not be empty")
     if FLAGS.size < data.HOLDOUT_MIN_SIDE:
@@ -81,19 +80,10 @@ def checked_flags():
         raise UsageError("--sigmas must be positive and --positional_scales >= 0, and neither empty")
     if "natural" in FLAGS.sets:
         datasets.natural_path("astronaut")  # scikit-image is there
-    out = pathlib.Path(FLAGS.out or pathlib.Path("results") / FLAGS.name)
-    if FLAGS.resume and FLAGS.overwrite:
-        raise UsageError("--resume and --overwrite exclude each other")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"output folder {out} exists and is not a folder")
+    out = output_folder(FLAGS.out, FLAGS.name, FLAGS.resume, FLAGS.overwrite, "reproduce.json")
     if FLAGS.resume:
-        if not (out / "reproduce.json").is_file():
-            raise UsageError(f"nothing to resume: {out} holds no reproduction (no reproduce.json)")
-        refuse_changed(out, results.load_json(out / "reproduce.json")["settings"], settings(), TRAINING,
+        refuse_changed(out, rundir.load_json(out / "reproduce.json")["settings"], settings(), TRAINING,
                        "models trained otherwise", "resume with the same --size, --steps and --eval_every")
-    elif out.is_dir() and any(out.iterdir()) and not FLAGS.overwrite:
-        raise UsageError(f"output folder {out} is not empty: pass --overwrite to replace it, --resume to continue "
-                         "it, or choose another --out/--name")
     return out, seeds, sigmas, scales
 
 
@@ -104,27 +94,27 @@ def train_image(out, phase, set_name, part, name, specs, config):
       (rows in ``specs`` order, seconds spent, number of models trained).
     """
     path = out / "units" / f"{phase}-{set_name}-{name}.json"
-    stored = {protocol.row_key(row): row for row in (results.load_json(path) if path.is_file() else [])}
+    stored = {protocol.row_key(row): row for row in (rundir.load_json(path) if path.is_file() else [])}
     missing = [spec for spec in specs if protocol.spec_key(spec) not in stored]
     started = time.perf_counter()
     if missing:
         image = datasets.load(set_name, part, name, FLAGS.size)
         split = data.make_split(image, "holdout")
         stacks = train.train_sweep(missing, split, config)
-        for row in results.model_rows(stacks):
+        for row in rundir.model_rows(stacks):
             row = {**row, "set": set_name, "part": part, "image": name}
             stored[protocol.row_key(row)] = row
         if phase == "test":
-            results.write_png(out / "images" / f"{set_name}-{name}.png", image)
+            rundir.write_png(out / "images" / f"{set_name}-{name}.png", image)
             first_seed = min(spec.seed for spec in specs)
-            for spec, stack, k in results.ordered(stacks):
+            for spec, stack, k in rundir.ordered(stacks):
                 if spec.seed == first_seed:
-                    variables, matrix = results.model_variables(stack, k)
-                    prediction = train.render(config, image.shape[-1], spec, variables, matrix, FLAGS.size,
+                    variables, matrix = stack.model_variables(k)
+                    prediction = evaluate.render(config, image.shape[-1], spec, variables, matrix, FLAGS.size,
                                               FLAGS.size)
-                    results.write_png(out / "reconstructions" / f"{set_name}-{name}-{spec.encoding}.png",
+                    rundir.write_png(out / "reconstructions" / f"{set_name}-{name}-{spec.name}.png",
                                       prediction)
-        results.write_json(path, list(stored.values()))
+        rundir.write_json(path, list(stored.values()))
     return [stored[protocol.spec_key(spec)] for spec in specs], time.perf_counter() - started, len(missing)
 
 
@@ -138,17 +128,17 @@ def main(argv):
         print(f"reproduce.py: error: {error}", file=sys.stderr)
         sys.exit(2)
     if FLAGS.overwrite:
-        results.clear_run(out, OUTPUTS)
-    config = train.TrainConfig(steps=FLAGS.steps, eval_every=FLAGS.eval_every, batchnorm=False,
+        rundir.clear_run(out, OUTPUTS)
+    config = state.TrainConfig(steps=FLAGS.steps, eval_every=FLAGS.eval_every, batchnorm=False,
                                frame_size=FLAGS.size)
     started = time.perf_counter()
-    previous = results.load_json(out / "reproduce.json") if FLAGS.resume else {"wall_s": 0.0, "commands": []}
+    previous = rundir.load_json(out / "reproduce.json") if FLAGS.resume else {"wall_s": 0.0, "commands": []}
     previous_s = previous["wall_s"]
     command = " ".join(["python", "-m", "experiments.reproduce", *sys.argv[1:]])
     record = {"settings": settings(), "commands": previous.get("commands", [previous.get("command")]) + [command],
               "paper_size": protocol.PAPER_SIZE, "choices": {}, "wall_s": previous_s,
-              "environment": results.environment()}
-    results.write_json(out / "reproduce.json", record)
+              "environment": rundir.environment()}
+    rundir.write_json(out / "reproduce.json", record)
 
     names = {(set_name, part): datasets.image_names(
         set_name, part, FLAGS.text_images if part == "test" else FLAGS.validation_text_images)
@@ -178,8 +168,8 @@ def main(argv):
             done += 1
             progress(done, units, started, f"test {set_name}/{name}", rows, seconds, trained)
     record["wall_s"] = round(previous_s + time.perf_counter() - started, 1)
-    results.write_json(out / "rows.json", all_rows)
-    results.write_json(out / "reproduce.json", record)
+    rundir.write_json(out / "rows.json", all_rows)
+    rundir.write_json(out / "reproduce.json", record)
     viz.write_reproduction_figures(out)
     print()
     print((out / "table.md").read_text())

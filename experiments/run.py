@@ -1,36 +1,34 @@
-"""Trains every requested encoding (x sigma x seed) on one image and writes a run folder.
+"""Trains the models a config describes on its image and writes a run folder (one per arm).
 
-Quick start (a few minutes on a 2-core CPU; the four encodings on the default image):
+    python -m experiments.run                                              # the quick start: configs/default.py
+    python -m experiments.run --config=experiments/configs/sweep_scale.py  # any config of experiments/configs/
+    python -m experiments.run --config.train.steps=2000 --config.size=256 --config.seeds=3 --name=run256
 
-    python -m experiments.run
-
-On a GPU, closer to the paper's setting:
-
-    python -m experiments.run --size=256 --steps=2000 --seeds=3 --name=run256
-
-Writes results/<name>/: config.json, metrics.{csv,json,md}, history.npz,
+Each config's docstring gives its command and what it writes. A run folder
+holds config.json (the resolved config), metrics.{csv,json,md}, history.npz,
 frames.npz, convergence.gif, curves.png, final.png, reconstructions/ and
-checkpoints/ (see nerf_toy_jax/results.py).
+checkpoints/ (see nerf_toy_jax/rundir.py); a config with arms writes one such
+folder per arm and arms.{json,md,png} comparing them.
 """
 
-from absl import app, flags
+from absl import app
 
 import experiments
-
 from experiments import common
-
-flags.adopt_module_key_flags(common)
+from nerf_toy_jax import rundir
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    out, rows = common.main_run("run")
-    print(f"\n{'model':<22} {'seed':>4} {'train PSNR':>11} {'test PSNR':>10} {'test SSIM':>10}")
-    for row in rows:
-        flag = "  DIVERGED" if row["diverged"] else ""
-        print(f"{row['label']:<22} {row['seed']:>4} {row['train_psnr']:>11.2f} {row['test_psnr']:>10.2f} "
-              f"{row['test_ssim']:>10.4f}{flag}")
+    out, runs = common.main_run()
+    shown = rundir.shown_metrics()
+    print(f"\n{'model':<22} {'seed':>4} " + " ".join(f"{f'{m.split} {m.title.split()[0]}':>11}" for m in shown.values()))
+    for rows in runs:
+        for row in rows:
+            flag = "  DIVERGED" if row["diverged"] else ""
+            print(f"{row['label']:<22} {row['seed']:>4} "
+                  + " ".join(f"{row[name]:>11.{m.digits}f}" for name, m in shown.items()) + flag)
     print(f"\nresults in {out}: metrics.md, convergence.gif, curves.png, final.png")
 
 

@@ -21,7 +21,7 @@ from PIL import Image
 DEFAULT_IMAGE = "grace_hopper.jpg"
 SPLITS = ("memorize", "holdout")
 URL_TIMEOUT_S = 30.0
-MAX_PIXELS = 512 * 512  # largest image trained at its own size (--size resizes larger ones)
+MAX_PIXELS = 512 * 512  # largest image trained at its own size (config.size resizes larger ones)
 HOLDOUT_MIN_SIDE = 4  # the holdout split needs a test grid of at least 2 x 2 pixels
 
 
@@ -126,7 +126,7 @@ def load_image(source=None, *, size=None, center_crop=False, max_pixels=None, ti
     with image:
         if size is None and max_pixels is not None and image.width * image.height > max_pixels:
             raise ValueError(f"the image has {image.width} x {image.height} pixels, more than the limit of "
-                             f"{max_pixels}: resize it with size (--size) or raise the limit (--max_pixels)")
+                             f"{max_pixels}: resize it with size (--config.size) or raise the limit (--max_pixels)")
         try:
             image.load()
             pixels = _to_float(image)

@@ -1,8 +1,13 @@
-"""Image quality metrics for images in [0, 1] (data range 1), from dm-pix.
+"""The metric table, and image quality metrics for images in [0, 1] (data range 1), from dm-pix.
 
-All functions take ``[..., H, W, C]`` float arrays and reduce the last three
+``METRICS`` drives evaluation, the stack results, the run files, the curves
+and the tables: a new metric is a function here and one line of the table.
+The functions take ``[..., H, W, C]`` float arrays and reduce the last three
 axes; they ``jit`` and ``vmap``.
 """
+
+import dataclasses
+from typing import Callable
 
 import dm_pix
 import jax.numpy as jnp
@@ -37,6 +42,45 @@ def ssim(a, b):
     if min(a.shape[-3], a.shape[-2]) < SSIM_WINDOW:
         return jnp.full(a.shape[:-3], jnp.nan, jnp.float32)
     return dm_pix.ssim(a, b, max_val=1.0, filter_size=SSIM_WINDOW, filter_sigma=SSIM_SIGMA)
+
+
+def psnr_of_mse(a, b):
+    """PSNR in dB from the mean squared error (``psnr_from_mse(mse(a, b))``)."""
+    return psnr_from_mse(mse(a, b))
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """One evaluated quantity.
+
+    Attributes:
+      name: its key in results, e.g. "test_psnr": the split, then the quantity.
+      split: "train" or "test": the pixels it is computed on.
+      quantity: what it measures ("loss", "psnr", "ssim"); curves draw one panel per quantity.
+      function: ``function(prediction, target) -> float32 []`` on [H, W, C] images.
+      higher_is_better: the direction of better.
+      title: the quantity in words, with its unit.
+      digits: decimals in tables.
+      shown: whether tables and curves show it.
+    """
+
+    name: str
+    split: str
+    quantity: str
+    function: Callable
+    higher_is_better: bool
+    title: str
+    digits: int = 2
+    shown: bool = True
+
+
+METRICS = (
+    Metric("train_loss", "train", "loss", mse, False, "MSE", 6, shown=False),
+    Metric("train_psnr", "train", "psnr", psnr_of_mse, True, "PSNR (dB)"),
+    Metric("test_psnr", "test", "psnr", psnr, True, "PSNR (dB)"),
+    Metric("test_ssim", "test", "ssim", ssim, True, "SSIM", 4),
+)
+NAMES = tuple(metric.name for metric in METRICS)
 
 
 def first_reaching(eval_steps, curves, threshold):

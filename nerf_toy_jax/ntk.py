@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from nerf_toy_jax import encodings
+from nerf_toy_jax import fourier
 from nerf_toy_jax.model import MLP
 
 
@@ -57,7 +57,7 @@ def init_kernel(matrix, coords, key, depth=4, width=256):
     Returns:
       float32 [N, N].
     """
-    features = encodings.encode(coords, matrix)
+    features = fourier.encode(coords, matrix)
     model = network(depth, width)
     params = model.init(key, features[:1], train=False)["params"]
     return kernel(model, params, features)

@@ -6,7 +6,7 @@ steps, lr 1e-3 (1e-2 for "none" and "basic" on the natural set); m = 256
 rows of B (positional: 128 frequencies per axis); sigma and the positional
 scale chosen by grid search on separate validation images.
 
-Rows are per-model dicts as in ``results.model_rows``, tagged with the image
+Rows are per-model dicts as in ``rundir.model_rows``, tagged with the image
 set, part and image name.
 """
 
@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from nerf_toy_jax import sweep
+from nerf_toy_jax import encodings, specs as specs_lib
 
 # Test PSNR (dB), mean over 16 images each, at 512 x 512 (Tancik et al. 2020, Table 1).
 PAPER = {
@@ -31,26 +31,28 @@ MAPPING_SIZE = 256
 SEARCHED = {"gaussian": "sigma", "positional": "positional_scale"}
 
 
-KEY_FIELDS = {**sweep.SCALES, **SEARCHED}  # the parameter each encoding's models vary in
+def varied_field(name):
+    """The parameter the protocol's models of encoding ``name`` vary in: the searched one, or its scale."""
+    return SEARCHED.get(name, encodings.get(name).scale_field)
 
 
 def spec_key(spec):
     """What tells the protocol's models apart: (encoding, its varied parameter, seed, lr)."""
-    field = KEY_FIELDS.get(spec.encoding)
-    return spec.encoding, None if field is None else float(getattr(spec, field)), spec.seed, spec.lr
+    field = varied_field(spec.name)
+    return spec.name, None if field is None else float(getattr(spec.encoding, field)), spec.seed, spec.lr
 
 
 def row_key(row):
-    """``spec_key`` of the model a row (``results.model_rows``) describes."""
-    field = KEY_FIELDS.get(row["encoding"])
+    """``spec_key`` of the model a row (``rundir.model_rows``) describes."""
+    field = varied_field(row["encoding"])
     return row["encoding"], None if field is None else float(row[field]), row["seed"], row["lr"]
 
 
 def search_specs(sigmas, positional_scales, lr=LR):
     """The validation grid: Gaussian at every sigma and positional at every scale, seed 0."""
-    return ([sweep.ModelSpec("gaussian", sigma=float(s), mapping_size=MAPPING_SIZE, seed=0, lr=lr) for s in sigmas]
-            + [sweep.ModelSpec("positional", positional_freqs=MAPPING_SIZE // 2, positional_scale=float(s), seed=0,
-                               lr=lr) for s in positional_scales])
+    return ([specs_lib.make_spec("gaussian", 0, lr, sigma=float(s), mapping_size=MAPPING_SIZE) for s in sigmas]
+            + [specs_lib.make_spec("positional", 0, lr, positional_freqs=MAPPING_SIZE // 2, positional_scale=float(s))
+               for s in positional_scales])
 
 
 def best_choices(rows):
@@ -76,19 +78,15 @@ def best_choices(rows):
 def test_specs(set_name, encoding_names, seeds, choices, size):
     """The test models of one set: every encoding x seed, with the searched choices and the paper's lrs.
 
-    The later designs, beyond the paper, take their published learning rates
-    (``sweep.DEFAULT_LRS``); the hash grid's finest resolution is the image side ``size``.
+    Every other encoding takes its ``default_lr`` (the paper's 1e-3 for its
+    four, the published ones for the later designs); the hash grid's finest resolution is the image side ``size``.
     """
-    specs = []
-    for name in encoding_names:
-        for seed in seeds:
-            specs.append(sweep.ModelSpec(
-                name, sigma=choices.get("sigma", PAPER_CHOICES[set_name]["sigma"]), mapping_size=MAPPING_SIZE,
-                positional_freqs=MAPPING_SIZE // 2,
-                positional_scale=choices.get("positional_scale", PAPER_CHOICES[set_name]["positional_scale"]),
-                hashgrid_finest=float(size), seed=int(seed),
-                lr=HIGH_LR[set_name].get(name, sweep.DEFAULT_LRS.get(name, LR))))
-    return specs
+    params = {"sigma": choices.get("sigma", PAPER_CHOICES[set_name]["sigma"]), "mapping_size": MAPPING_SIZE,
+              "positional_freqs": MAPPING_SIZE // 2,
+              "positional_scale": choices.get("positional_scale", PAPER_CHOICES[set_name]["positional_scale"]),
+              "hashgrid_finest": float(size)}
+    return specs_lib.make_grid(encoding_names, seeds=[int(seed) for seed in seeds], lrs=HIGH_LR[set_name],
+                               params=params)
 
 
 def summary(rows):

@@ -19,8 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nerf_toy_jax import data, metrics, results, sweep, train
-from nerf_toy_jax.model import HashGridMLP, matmul_flops
+from nerf_toy_jax import cost, data, metrics, parallel, rundir, specs as specs_lib, state, train
 
 MAPPING_SIZE = 256  # Gaussian rows m of the timed networks
 
@@ -65,16 +64,17 @@ def matmul_peak(side=4096):
     return lambda: product(a).block_until_ready(), 2 * side**3
 
 
-def matmuls_only(model, input_dim, points, num_steps):
+def matmuls_only(encoding, model, points, num_steps):
     """(run, FLOPs): ``num_steps`` steps of the training step's matmuls alone, in one ``lax.scan``.
 
     The network's Dense layers without biases, activations or BatchNorm, a
     linear loss, and a plain gradient step: the same products, weight
-    gradients and input gradients as ``model.matmul_flops`` counts, and little
+    gradients and input gradients as ``Encoding.flops`` counts, and little
     else. Its rate is what this machine reaches on the network's own matmul
     shapes, the ceiling of the trainer's.
     """
     rng = np.random.default_rng(0)
+    input_dim = encoding.feature_dim
     dims = [input_dim] + [model.width] * (model.depth - 1) + [model.channels]
     weights = [jnp.asarray(rng.normal(0, a ** -0.5, (a, b)), jnp.float32) for a, b in zip(dims[:-1], dims[1:])]
     inputs = jnp.asarray(rng.random((points, input_dim), np.float32))
@@ -85,7 +85,7 @@ def matmuls_only(model, input_dim, points, num_steps):
             inputs = inputs @ weight
         return jnp.sum(inputs * direction)
 
-    differentiate = (0, 1) if isinstance(model, HashGridMLP) else (0,)
+    differentiate = (0, 1) if encoding.trainable_features else (0,)
 
     @jax.jit
     def steps(weights, inputs):
@@ -100,15 +100,16 @@ def matmuls_only(model, input_dim, points, num_steps):
         box[0] = steps(box[0], inputs)
         jax.block_until_ready(box[0])
 
-    return run, num_steps * matmul_flops(model, input_dim, points)
+    return run, num_steps * encoding.flops(model, points)
 
 
 def step_loop_runner(spec, split, config, num_steps):
     """``run()``: ``num_steps`` calls of the jitted one-model step from Python, on features computed once."""
-    model = train.make_model(config, split.image.shape[-1], spec)
+    model = spec.encoding.network(config, split.image.shape[-1])
     states, matrices, coords, targets = train.chunk_inputs([spec], split, config)
     features = jax.jit(model.inputs)(coords, None if matrices is None else matrices[0])
-    step = jax.jit(functools.partial(train.train_step, model, config.batch_size, config.remat), donate_argnums=(0,))
+    step = jax.jit(functools.partial(train.train_step, model, spec.encoding.optimizer, config.batch_size, config.remat),
+                   donate_argnums=(0,))
     box = [jax.tree_util.tree_map(lambda x: x[0], states)]
 
     def run():
@@ -130,21 +131,21 @@ def chunk_runner(specs, split, config, num_steps):
         box[0], losses = compiled(box[0], *rest, jnp.int32(0))
         losses.block_until_ready()
 
-    return run, compile_s, train.peak_bytes(compiled)
+    return run, compile_s, cost.peak_bytes(compiled)
 
 
 def measure(encoding, size, k, config, timing):
     """One row of the speed table: ``k`` models of ``encoding`` at ``size`` px under ``config``."""
     split = data.make_split(data.load_image(size=size), "memorize")
     points = size * size
-    specs = [sweep.ModelSpec(encoding, mapping_size=MAPPING_SIZE, seed=i) for i in range(k)]
-    model = train.make_model(config, 3, specs[0])
-    flops = matmul_flops(model, specs[0].feature_dim, points)  # one model-step
+    specs = specs_lib.make_grid([encoding], seeds=range(k), params={"mapping_size": MAPPING_SIZE})
+    model = specs[0].encoding.network(config, 3)
+    flops = specs[0].encoding.flops(model, points)  # one model-step
     est_step_s = flops / (0.5 * timing.guess_gflops * 1e9)
     steps = int(np.clip(timing.dispatch_s / (est_step_s * k), timing.min_steps, max(100, timing.min_steps)))
     base_k = min(k, timing.baseline_models)
     estimate = (timing.repeats + 1) * steps * est_step_s * (k + 2 * base_k + 1)  # + the matmuls-only program
-    row = {"encoding": encoding, "stacking": train.resolved_stacking(config.stacking), "size": size, "models": k,
+    row = {"encoding": encoding, "stacking": parallel.resolved_stacking(config.stacking), "size": size, "models": k,
            "steps_per_dispatch": steps, "gflop_per_model_step": flops / 1e9}
     if estimate > timing.budget_s:
         return {**row, "skipped": f"estimated {estimate:.0f} s > budget {timing.budget_s:.0f} s"}
@@ -163,7 +164,7 @@ def measure(encoding, size, k, config, timing):
             one()
 
     peak_run, peak_flops = matmul_peak(timing.peak_side)
-    ceiling_run, ceiling_flops = matmuls_only(model, specs[0].feature_dim, points, steps)
+    ceiling_run, ceiling_flops = matmuls_only(specs[0].encoding, model, points, steps)
     # measured in turns, so that drift of the machine's speed hits all alike
     times = timed({"stack": run, "python_loop": python_loop, "scan_loop": scan_loop, "peak": peak_run,
                    "ceiling": ceiling_run}, timing.repeats)
@@ -209,13 +210,13 @@ def markdown(report):
              "",
              "Gaussian features m = 256, MLP 4 x 256 with BatchNorm (hash grid: its 2 x 64 MLP; SIREN: 4 x 256 "
              f"sine layers), full batch, {report['compute_dtype']} layers. GFLOP/s count the "
-             "step's matmuls (`model.matmul_flops`, equal to "
+             "step's matmuls (`Encoding.flops`, equal to "
              "XLA's count of its dots). *Matmuls only* is one model's step reduced to those fp32 matmuls (no bias, "
              "activation, BatchNorm or Adam): the rate this machine reaches on the network's own matmul shapes. "
              f"Times are medians of {report['repeats']} rounds in which the stacked program, the two sequential "
              "baselines, the peak and the matmuls-only program take turns; spread = (max - min) / median. "
              "Speed-ups compare model-steps/s of the stacked program (its models run side by side, vmap, or one "
-             "after another, map: `train.map_models`) with the same models trained one after another by the "
+             "after another, map: `parallel.map_models`) with the same models trained one after another by the "
              "jitted one-model step called in a Python loop on features computed once, and by the one-model "
              "`lax.scan` program (the unstacked step, at the same steps per dispatch).",
              "",
@@ -246,19 +247,20 @@ def time_to_quality(encoding_names, size, steps, eval_every, thresholds, repeats
     (see the module doc). Seconds are steps times the median time per step of the training program,
     timed apart from evaluation over ``repeats`` dispatches of ``eval_every`` steps."""
     split = data.make_split(data.load_image(size=size), "memorize")
-    config = train.TrainConfig(steps=steps, eval_every=eval_every, batchnorm=False)  # Tancik et al.'s MLP
+    config = state.TrainConfig(steps=steps, eval_every=eval_every, batchnorm=False)  # Tancik et al.'s MLP
     rows = []
     for name in encoding_names:
-        spec = sweep.make_grid([name])[0]
+        spec = specs_lib.make_grid([name])[0]
         run = chunk_runner([spec], split, config, eval_every)[0]
         step_s = timed({"train": run}, repeats)["train"][0] / eval_every
         result = train.train_stack([spec], split, config)
         seconds = result.eval_steps * step_s
+        curve = result.scores["train_psnr"]
         row = {"encoding": name, "label": spec.label, "lr": spec.lr, "ms_per_step": step_s * 1e3,
-               "final_train_psnr": float(result.train_psnr[0, -1]), "eval_steps": result.eval_steps.tolist(),
-               "train_psnr": result.train_psnr[0].tolist(), "seconds": seconds.tolist(), "reach": {}}
+               "final_train_psnr": float(curve[0, -1]), "eval_steps": result.eval_steps.tolist(),
+               "train_psnr": curve[0].tolist(), "seconds": seconds.tolist(), "reach": {}}
         for threshold in thresholds:
-            step = metrics.first_reaching(result.eval_steps, result.train_psnr, threshold)[0]
+            step = metrics.first_reaching(result.eval_steps, curve, threshold)[0]
             row["reach"][f"{threshold:g}"] = {"step": None if np.isnan(step) else int(step),
                                               "seconds": None if np.isnan(step) else float(step * step_s)}
         rows.append(row)
@@ -305,7 +307,7 @@ def speed_report(encoding_names, stackings, sizes, counts, compute_dtype, timing
         for size in sizes:
             for k in counts:
                 for stacking in stackings:
-                    config = train.TrainConfig(compute_dtype=compute_dtype, stacking=stacking)
+                    config = state.TrainConfig(compute_dtype=compute_dtype, stacking=stacking)
                     row = measure(encoding, size, k, config, timing)
                     rows.append(row)
                     name = f"{encoding} {row['stacking']} size {size} K {k}"
@@ -317,7 +319,7 @@ def speed_report(encoding_names, stackings, sizes, counts, compute_dtype, timing
                           f"{row['matmuls_only_fraction']:.0%} of matmuls only), "
                           f"{row['memory_mb']:.0f} MB, {row['speedup_vs_python_loop']:.2f}x Python loop, "
                           f"{row['speedup_vs_scan_loop']:.2f}x scan loop", flush=True)
-    environment = results.environment()
+    environment = rundir.environment()
     return {"command": command, "device_kind": environment["device_kind"],
             "device_count": environment["device_count"], "platform": environment["platform"],
             "host_cpu": environment["host_cpu"], "cpu_count": environment["cpu_count"],

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from nerf_toy_jax import data, metrics, protocol, results, sweep  # noqa: E402
+from nerf_toy_jax import data, encodings, metrics, protocol, rundir, specs as specs_lib
 
 CAPTION_PX = 14
 
@@ -74,43 +74,54 @@ def convergence_gif(path, original, frames, labels, steps, tile=128, seconds_per
     durations = [int(seconds_per_frame * 1000)] * (len(pictures) - 1) + [2000]
     buffer = io.BytesIO()
     iio.imwrite(buffer, np.stack(pictures), extension=".gif", duration=durations, loop=0)
-    results.write_bytes(path, buffer.getvalue())
+    rundir.write_bytes(path, buffer.getvalue())
 
 
 def _save(figure, path):
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
-    results.write_bytes(path, buffer.getvalue())
+    rundir.write_bytes(path, buffer.getvalue())
 
 
 def curves_png(path, history, groups, holdout):
-    """Loss, PSNR and SSIM against step: mean line and ±std band over each group's models.
+    """The training loss, then one panel per quantity of the shown metrics (``metrics.METRICS``) against
+    step: mean line and ±std band over each group's models; test solid, train dashed (on holdout only).
 
     Args:
-      history: ``results.history_arrays`` dict.
+      history: ``rundir.history_arrays`` dict.
       groups: {label: [model indices]}, e.g. one group per (encoding, sigma, lr).
-      holdout: draw train PSNR dashed beside test PSNR.
+      holdout: draw train metrics dashed beside test metrics.
     """
-    figure, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    panels = {}
+    for metric in metrics.METRICS:
+        if metric.shown and (metric.split == "test" or holdout):
+            panels.setdefault(metric.quantity, []).append(metric)
+    panels = {quantity: sorted(members, key=lambda metric: metric.split != "test")
+              for quantity, members in panels.items()}
+    figure, axes = plt.subplots(1, 1 + len(panels), figsize=(5 * (1 + len(panels)), 4.2))
     loss_steps = np.arange(history["loss"].shape[1])
     eval_steps = history["eval_steps"]
     for colour, (label, members) in zip(plt.cm.tab10.colors * 10, groups.items()):
         diverged = bool(np.any(history["diverged"][members]))
         name = label + (" (diverged)" if diverged else "")
-        panels = [(axes[0], loss_steps, history["loss"], "-", name),
-                  (axes[1], eval_steps, history["test_psnr"], "-", name),
-                  (axes[2], eval_steps, history["test_ssim"], "-", name)]
-        if holdout:
-            panels.append((axes[1], eval_steps, history["train_psnr"], "--", None))
-        for axis, x, values, style, legend in panels:
+        lines = [(axes[0], loss_steps, history["loss"], "-", name)]
+        lines += [(axis, eval_steps, history[metric.name], "-" if metric.split == "test" else "--",
+                   name if metric.split == "test" else None)
+                  for axis, panel in zip(axes[1:], panels.values()) for metric in panel]
+        for axis, x, values, style, legend in lines:
             mean, std = _mean_std(values[members])
             axis.plot(x, mean, style, color=colour, label=legend, lw=1.4)
             if len(members) > 1:
                 axis.fill_between(x, mean - std, mean + std, color=colour, alpha=0.2, lw=0)
     axes[0].set(yscale="log", title="training loss (MSE)", xlabel="step")
-    axes[1].set(title="PSNR (dB)" + (": test solid, train dashed" if holdout else ""), xlabel="step")
-    axes[2].set(title="test SSIM", xlabel="step")
+    for axis, panel in zip(axes[1:], panels.values()):
+        both = len({metric.split for metric in panel}) > 1
+        on_train = any(metric.shown and metric.split == "train" and metric.quantity == panel[0].quantity
+                       for metric in metrics.METRICS)  # a quantity of both splits is named without one
+        title = (panel[0].title + (": test solid, train dashed" if both else "") if on_train
+                 else f"{panel[0].split} {panel[0].title}")
+        axis.set(title=title, xlabel="step")
     for axis in axes:
         axis.grid(alpha=0.3)
     axes[1].legend(fontsize=8)
@@ -160,22 +171,23 @@ def write_run_figures(out):
     scales, and gifs/model_XXXX.gif if the run asked for them.
     """
     out = pathlib.Path(out)
-    config = results.load_json(out / "config.json")
-    rows = results.load_json(out / "metrics.json")
-    history = results.load_history(out)
+    record = rundir.load_record(out)
+    config = record["config"]
+    rows = rundir.load_json(out / "metrics.json")
+    history = rundir.load_history(out)
     image = np.asarray(Image.open(out / "image.png"), np.float32) / 255.0
     image = image[..., None] if image.ndim == 2 else image
 
-    results.write_text(out / "metrics.md", results.markdown_table(rows) + "\n" + run_footer(config, rows))
-    groups = results.group_rows(rows)
+    rundir.write_text(out / "metrics.md", rundir.markdown_table(rows) + "\n" + run_footer(record, rows))
+    groups = rundir.group_rows(rows)
     curves_png(out / "curves.png", history, groups, holdout=config["split"] == "holdout")
 
     def caption(name, index):
         row = rows[index]
         return name + (" (diverged)" if row["diverged"] else "")
 
-    chosen = results.representatives(rows)
-    stored = results.load_frames(out)
+    chosen = rundir.representatives(rows)
+    stored = rundir.load_frames(out)
     position = {int(model): p for p, model in enumerate(stored["models"])}
     columns = [position[index] for index in chosen.values()]
     convergence_gif(out / "convergence.gif", image, stored["frames"][columns],
@@ -185,40 +197,45 @@ def write_run_figures(out):
             convergence_gif(out / "gifs" / f"model_{index:04d}.gif", image, stored["frames"][p:p + 1],
                             [f"{rows[index]['label']} seed {rows[index]['seed']}"], stored["frame_steps"])
 
-    finals = [np.asarray(Image.open(results.reconstruction_path(out, index))) for index in chosen.values()]
+    finals = [np.asarray(Image.open(rundir.reconstruction_path(out, index))) for index in chosen.values()]
     captions = [f"{caption(name, index)}\nPSNR {rows[index]['test_psnr']:.2f} dB  SSIM {rows[index]['test_ssim']:.3f}"
                 for name, index in chosen.items()]
     image_grid_png(out / "final.png", [image] + finals, ["original"] + captions,
                    title=f"final reconstructions, {config['split']} split, step {rows[0]['steps']} (test metrics)")
     if swept_encodings(rows):
-        train_side = min(config["image_shape"][:2]) // (2 if config["split"] == "holdout" else 1)
+        train_side = min(record["image_shape"][:2]) // (2 if config["split"] == "holdout" else 1)
         psnr_vs_scale_png(out / "psnr_vs_scale.png", rows, train_side)
-        results.write_text(out / "psnr_vs_scale.md", psnr_vs_scale_markdown(rows, config["settings"].get("image")))
+        rundir.write_text(out / "psnr_vs_scale.md", psnr_vs_scale_markdown(rows, config["image"]))
 
 
-def run_footer(config, rows):
-    """One line under a run's table: models, stacks, steps, and the wall time of training and evaluation."""
-    specs = [sweep.spec_from_dict(fields) for fields in config["specs"]]
-    stacks = sweep.group_specs(specs, config["train"]["max_stack"])
+def _stacks_and_minutes(record, rows):
+    """(the run's stacks of model indices, its minutes of training and evaluation: the stacks' wall times)."""
+    specs = [specs_lib.spec_from_dict(fields) for fields in record["specs"]]
+    stacks = specs_lib.group_specs(specs, record["config"]["train"]["max_stack"])
     starts = np.cumsum([0] + [len(stack) for stack in stacks[:-1]])  # rows are in stack order
-    minutes = sum(rows[start]["wall_s"] for start in starts) / 60
+    return stacks, sum(rows[start]["wall_s"] for start in starts) / 60
+
+
+def run_footer(record, rows):
+    """One line under a run's table: models, stacks, steps, and the wall time of training and evaluation."""
+    stacks, minutes = _stacks_and_minutes(record, rows)
     return (f"{len(rows)} model{'s' * (len(rows) > 1)} in {len(stacks)} stack{'s' * (len(stacks) > 1)}, "
             f"{rows[0]['steps']} steps: {minutes:.1f} min of training "
-            f"and evaluation on {results.hardware(config['environment'])}.\n")
+            f"and evaluation on {rundir.hardware(record['environment'])}.\n")
 
 
 def swept_encodings(rows):
-    """Encodings of ``rows`` trained at several values of their scale (``sweep.SCALES``)."""
-    return [name for name in sweep.SCALES
-            if len({results.scale_of(row) for row in rows if row["encoding"] == name}) > 1]
+    """Encodings of ``rows`` trained at several values of their scale (``Encoding.scale_field``), registry order."""
+    return [name for name, encoding in encodings.REGISTRY.items() if encoding.scale_field is not None
+            and len({rundir.scale_of(row) for row in rows if row["encoding"] == name}) > 1]
 
 
 def psnr_vs_scale_png(path, rows, train_side):
     """Train and test PSNR against each swept encoding's scale (log axis), mean ± std over seeds.
 
-    One panel per encoding of ``swept_encodings``: Gaussian sigma with the
-    training grid's Nyquist frequency ``train_side / 2``; hash-grid finest
-    resolution with the training grid's side; SIREN omega_0.
+    One panel per encoding of ``swept_encodings``, with its
+    ``scale_reference`` (e.g. the training grid's Nyquist frequency
+    ``train_side / 2`` beside Gaussian sigma) as a vertical line.
 
     Args:
       rows: per-model rows (metrics.json); diverged ones are left out.
@@ -226,22 +243,22 @@ def psnr_vs_scale_png(path, rows, train_side):
     """
     names = swept_encodings(rows)
     figure, axes = plt.subplots(1, len(names), figsize=(6.5 * len(names), 4.2), squeeze=False)
-    references = {"gaussian": (train_side / 2, "training-grid Nyquist"), "hashgrid": (train_side, "training-grid side")}
     for axis, encoding in zip(axes[0], names):
         members = [row for row in rows if row["encoding"] == encoding and not row["diverged"]]
-        scales = sorted({results.scale_of(row) for row in members})
+        scales = sorted({rundir.scale_of(row) for row in members})
         for name, style in (("train_psnr", "--"), ("test_psnr", "-")):
-            values = [[row[name] for row in members if results.scale_of(row) == scale] for scale in scales]
+            values = [[row[name] for row in members if rundir.scale_of(row) == scale] for scale in scales]
             mean = np.asarray([np.mean(v) for v in values])
             std = np.asarray([np.std(v) for v in values])
             axis.plot(scales, mean, style + "o", ms=3, label=name.replace("_psnr", ""))
             axis.fill_between(scales, mean - std, mean + std, alpha=0.2, lw=0)
-        if encoding in references:
-            value, what = references[encoding]
+        if encodings.get(encoding).scale_reference is not None:
+            fraction, what = encodings.get(encoding).scale_reference
+            value = fraction * train_side
             axis.axvline(value, color="grey", ls=":", label=f"{what} ({value:g})")
-        tests = [np.mean([row["test_psnr"] for row in members if results.scale_of(row) == s]) for s in scales]
-        short = sweep.SCALE_NAMES[encoding].split(" (")[0]
-        axis.set(xscale="log", xlabel=sweep.SCALE_NAMES[encoding], ylabel="PSNR (dB)",
+        tests = [np.mean([row["test_psnr"] for row in members if rundir.scale_of(row) == s]) for s in scales]
+        short = encodings.get(encoding).scale_label.split(" (")[0]
+        axis.set(xscale="log", xlabel=encodings.get(encoding).scale_label, ylabel="PSNR (dB)",
                  title=f"{encoding}: PSNR against {short} (best test {scales[int(np.argmax(tests))]:g})")
         axis.grid(alpha=0.3, which="both")
         axis.legend()
@@ -258,12 +275,12 @@ def psnr_vs_scale_markdown(rows, image=None):
     lines = []
     for encoding in swept_encodings(rows):
         members = [row for row in rows if row["encoding"] == encoding and not row["diverged"]]
-        scales = sorted({results.scale_of(row) for row in members})
-        short = sweep.SCALE_NAMES[encoding].split(" (")[0]
+        scales = sorted({rundir.scale_of(row) for row in members})
+        short = encodings.get(encoding).scale_label.split(" (")[0]
         lines += [""] * bool(lines) + [f"| image | {short} | " + " | ".join(f"{scale:.3g}" for scale in scales) + " |",
                   "|---|---|" + "---|" * len(scales)]
         for name in ("train_psnr", "test_psnr"):
-            cells = [_cell([row[name] for row in members if results.scale_of(row) == scale]) for scale in scales]
+            cells = [_cell([row[name] for row in members if rundir.scale_of(row) == scale]) for scale in scales]
             lines.append(f"| {image or data.DEFAULT_IMAGE.split('.')[0]} | {name.replace('_psnr', '')} PSNR (dB) | "
                          + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -275,14 +292,14 @@ def write_reproduction_figures(out):
     Reads reproduce.json, rows.json, images/ and reconstructions/.
     """
     out = pathlib.Path(out)
-    record = results.load_json(out / "reproduce.json")
-    rows = results.load_json(out / "rows.json")
+    record = rundir.load_json(out / "reproduce.json")
+    rows = rundir.load_json(out / "rows.json")
     settings = record["settings"]
     test_rows = [row for row in rows if row["part"] == "test"]
     commands = record.get("commands") or [record["command"]]
     header = (("Command" if len(commands) == 1 else "Commands, in order (each --resume trains only new models)")
               + ": " + ", then ".join(f"`{command}`" for command in commands)
-              + f" ({record['wall_s'] / 60:.1f} min in all on {results.hardware(record['environment'])}).\n\n"
+              + f" ({record['wall_s'] / 60:.1f} min in all on {rundir.hardware(record['environment'])}).\n\n"
               f"{settings['size']} x {settings['size']} px images (the paper: {record['paper_size']}), holdout split, "
               f"{settings['steps']} steps; test PSNR is the mean ± std over every test image and seed; "
               "seed std is the mean over images of the std over seeds.\n\n")
@@ -290,23 +307,23 @@ def write_reproduction_figures(out):
         f"- {set_name}: none < basic < positional < gaussian on mean test PSNR: "
         f"{'holds' if protocol.ordering_holds(test_rows, set_name) else 'does not hold'}\n"
         for set_name in dict.fromkeys(row["set"] for row in test_rows))
-    results.write_text(out / "table.md", header + protocol.summary_markdown(test_rows) + "\n" + orderings)
-    results.write_text(out / "search.md", protocol.search_markdown([row for row in rows if row["part"] != "test"]))
+    rundir.write_text(out / "table.md", header + protocol.summary_markdown(test_rows) + "\n" + orderings)
+    rundir.write_text(out / "search.md", protocol.search_markdown([row for row in rows if row["part"] != "test"]))
 
-    encodings = list(dict.fromkeys(row["encoding"] for row in test_rows))
+    names = list(dict.fromkeys(row["encoding"] for row in test_rows))
     first_seed = min(row["seed"] for row in test_rows)
     images, captions = [], []
     for set_name, name in dict.fromkeys((row["set"], row["image"]) for row in test_rows):
         images.append(np.asarray(Image.open(out / "images" / f"{set_name}-{name}.png")))
         captions.append(f"{set_name} {name}")
-        for encoding in encodings:
+        for encoding in names:
             row = next(row for row in test_rows if (row["set"], row["image"], row["encoding"], row["seed"])
                        == (set_name, name, encoding, first_seed))
             images.append(np.asarray(Image.open(out / "reconstructions" / f"{set_name}-{name}-{encoding}.png")))
             scale = f" scale={row['positional_scale']:g}" if encoding == "positional" else ""
             captions.append(f"{row['label']}{scale}\n"
                             f"test PSNR {row['test_psnr']:.2f} dB")
-    image_grid_png(out / "reconstructions.png", images, captions, columns=1 + len(encodings),
+    image_grid_png(out / "reconstructions.png", images, captions, columns=1 + len(names),
                    title=f"test-image reconstructions at {settings['size']} px (seed {first_seed})")
 
 
@@ -315,14 +332,14 @@ NTK_INDICES = (2, 10, 50, 100, 200)  # eigenvalues, counted from 1, that the NTK
 
 def write_ntk_figures(out):
     """ntk.png and spectrum.md of an ``experiments.ntk`` folder, from its ntk.json."""
-    record = results.load_json(pathlib.Path(out) / "ntk.json")
+    record = rundir.load_json(pathlib.Path(out) / "ntk.json")
     ntk_png(pathlib.Path(out) / "ntk.png", record)
     indices = [i for i in NTK_INDICES if i <= record["points"]]
     lines = ["| encoding | " + " | ".join(f"eigenvalue {i} / largest" for i in indices) + " |",
              "|---|" + "---|" * len(indices)]
     for label, entry in record["kernels"].items():
         lines.append(f"| {label} | " + " | ".join(f"{entry['spectrum'][i - 1]:.1e}" for i in indices) + " |")
-    results.write_text(pathlib.Path(out) / "spectrum.md", f"Command: `{record['command']}`; mean of the NTKs of "
+    rundir.write_text(pathlib.Path(out) / "spectrum.md", f"Command: `{record['command']}`; mean of the NTKs of "
                        "several initialisations on a 1D grid.\n\n" + "\n".join(lines) + "\n")
 
 
@@ -352,57 +369,62 @@ def _cell(values, digits=2):
     return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}" if len(values) else "-"
 
 
-def write_batchnorm_figures(out):
-    """table.md and curves.png of an ``experiments.batchnorm`` folder, from batchnorm.json, rows.json
-    and history.npz. For each of the record's train-PSNR thresholds the table gives the first evaluated
-    step reaching it, mean over the seeds that reach it (with their count)."""
-    out = pathlib.Path(out)
-    rows = results.load_json(out / "rows.json")
-    record = results.load_json(out / "batchnorm.json")
-    thresholds = record["thresholds"]
-    with np.load(out / "history.npz") as stored:
-        history = {name: stored[name] for name in stored.files}
-    steps_to = {t: metrics.first_reaching(history["eval_steps"], history["train_psnr"], t) for t in thresholds}
-    lines = [f"Command: `{record['command']}` ({record['wall_s'] / 60:.1f} min on "
-             f"{results.hardware(record['environment'])}); {record['size']} x {record['size']} px, "
-             f"{record['steps']} steps; mean ± std over seeds.", "",
-             "| split | encoding | BatchNorm | train PSNR (dB) | test PSNR (dB) | "
-             + " | ".join(f"steps to {t:g} dB (seeds)" for t in thresholds) + " |",
-             "|---|---|---|---|---|" + "---|" * len(thresholds)]
-    keys = list(dict.fromkeys((row["split"], row["encoding"], row["batchnorm"]) for row in rows))
-    encodings = list(dict.fromkeys(row["encoding"] for row in rows))
-    splits = list(dict.fromkeys(row["split"] for row in rows))
-    for split, encoding, batchnorm in sorted(keys, key=lambda k: (splits.index(k[0]), encodings.index(k[1]), not k[2])):
-        members = [i for i, row in enumerate(rows) if (row["split"], row["encoding"], row["batchnorm"])
-                   == (split, encoding, batchnorm)]
-        reach = []
-        for t in thresholds:
-            values = steps_to[t][members]
-            count = int(np.isfinite(values).sum())
-            reach.append(f"{np.nanmean(values):.0f} ({count}/{len(members)})" if count else f"- (0/{len(members)})")
-        lines.append(f"| {split} | {rows[members[0]]['label']} | {'yes' if batchnorm else 'no'} | "
-                     f"{_cell([rows[i]['train_psnr'] for i in members])} | "
-                     f"{_cell([rows[i]['test_psnr'] for i in members])} | " + " | ".join(reach) + " |")
-    results.write_text(out / "table.md", "\n".join(lines) + "\n")
+def write_arms_figures(out):
+    """Redraws every arm's run folder, then arms.md and arms.png across the arms of ``out`` (arms.json).
 
-    figure, axes = plt.subplots(1, len(splits), figsize=(6 * len(splits), 4.2), squeeze=False)
-    colours = {}
-    for axis, split in zip(axes[0], splits):
-        for encoding in encodings:
-            colour = colours.setdefault(encoding, f"C{len(colours)}")
-            for batchnorm, style in ((True, "-"), (False, "--")):
-                members = [i for i, row in enumerate(rows)
-                           if (row["split"], row["encoding"], row["batchnorm"]) == (split, encoding, batchnorm)]
-                name = "train_psnr" if split == "memorize" else "test_psnr"
+    arms.md: per encoding group and arm, the shown metrics (mean ± std over
+    seeds) and, for each of the config's ``thresholds``, the first evaluated
+    step at which train PSNR reaches it, mean over the seeds that reach it
+    (with their count). arms.png: one panel per arm, test PSNR (train PSNR
+    dashed on holdout) against step, mean over seeds.
+    """
+    out = pathlib.Path(out)
+    record = rundir.load_json(out / "arms.json")
+    thresholds = record["config"]["thresholds"]
+    shown = rundir.shown_metrics()
+    runs = {}
+    for arm in record["arms"]:
+        write_run_figures(out / arm)
+        runs[arm] = (rundir.load_record(out / arm), rundir.load_json(out / arm / "metrics.json"),
+                     rundir.load_history(out / arm))
+    minutes = sum(_stacks_and_minutes(arm_record, rows)[1] for arm_record, rows, _ in runs.values())
+    environment = next(iter(runs.values()))[0]["environment"]
+    lines = [f"Command: `{record['command']}` ({minutes:.1f} min on {rundir.hardware(environment)}); "
+             "mean ± std over seeds.", "",
+             "| encoding | arm | " + " | ".join(f"{m.split} {m.title}" for m in shown.values())
+             + "".join(f" | steps to {t:g} dB (seeds)" for t in thresholds) + " |",
+             "|---|---|" + "---|" * (len(shown) + len(thresholds))]
+    groups = list(dict.fromkeys(name for _, rows, _ in runs.values() for name in rundir.group_rows(rows)))
+    for group in groups:
+        for arm, (_, rows, history) in runs.items():
+            members = rundir.group_rows(rows).get(group)
+            if members is None:
+                continue
+            alive = [i for i in members if not rows[i]["diverged"]]
+            cells = [_cell([rows[i][name] for i in alive], metric.digits) for name, metric in shown.items()]
+            for threshold in thresholds:
+                steps = metrics.first_reaching(history["eval_steps"], history["train_psnr"][members], threshold)
+                count = int(np.isfinite(steps).sum())
+                cells.append(f"{np.nanmean(steps):.0f} ({count}/{len(members)})" if count
+                             else f"- (0/{len(members)})")
+            lines.append(f"| {group} | {arm} | " + " | ".join(cells) + " |")
+    rundir.write_text(out / "arms.md", "\n".join(lines) + "\n")
+
+    figure, axes = plt.subplots(1, len(runs), figsize=(5 * len(runs), 4.2), squeeze=False, sharey=True)
+    colours = {group: f"C{index % 10}" for index, group in enumerate(groups)}
+    for axis, (arm, (arm_record, rows, history)) in zip(axes[0], runs.items()):
+        holdout = arm_record["config"]["split"] == "holdout"
+        for group, members in rundir.group_rows(rows).items():
+            for name, style in (("test_psnr", "-"), ("train_psnr", "--"))[:1 + holdout]:
                 mean, _ = _mean_std(history[name][members])
-                axis.plot(history["eval_steps"], mean, style, color=colour,
-                          label=f"{rows[members[0]]['label']}, {'BN' if batchnorm else 'no BN'}")
-        axis.set(xlabel="step", ylabel="train PSNR (dB)" if split == "memorize" else "test PSNR (dB)",
-                 title=f"{split} split: {'train = test' if split == 'memorize' else 'held-out pixels'}")
+                axis.plot(history["eval_steps"], mean, style, color=colours[group],
+                          label=group if style == "-" else None)
+        axis.set(xlabel="step", title=f"{arm} ({arm_record['config']['split']})")
         axis.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7, ncol=2)
-    figure.suptitle("BatchNorm (solid) against none (dashed), mean over seeds", fontsize=10)
-    _save(figure, out / "curves.png")
+    axes[0][0].set(ylabel="PSNR (dB)")
+    axes[0][-1].legend(fontsize=7)
+    figure.suptitle("test PSNR per arm (train PSNR dashed on holdout), mean over seeds", fontsize=10)
+    _save(figure, out / "arms.png")
 
 
 def time_to_quality_png(path, report):

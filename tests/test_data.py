@@ -1,9 +1,6 @@
 """Image loading from every source type, bit depths and modes, grids and splits."""
 
-import functools
-import http.server
 import io
-import threading
 
 import numpy as np
 import pytest
@@ -11,14 +8,9 @@ from PIL import Image
 
 from nerf_toy_jax import data
 
+from conftest import RGB8, encode
+
 RNG = np.random.default_rng(0)
-RGB8 = RNG.integers(0, 256, (12, 10, 3), dtype=np.uint8)
-
-
-def encode(array, fmt="PNG", mode=None):
-    buffer = io.BytesIO()
-    Image.fromarray(array).convert(mode or Image.fromarray(array).mode).save(buffer, format=fmt)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -28,22 +20,10 @@ def png_path(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="module")
-def server(png_path):
-    """An http.server on 127.0.0.1 serving the folder of ``png_path``."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(png_path.parent))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
 def test_every_source_type_gives_the_same_pixels(png_path, server):
     expected = RGB8.astype(np.float32) / 255
     sources = [str(png_path), png_path, png_path.read_bytes(), bytearray(png_path.read_bytes()),
-               io.BytesIO(png_path.read_bytes()), f"{server}/{png_path.name}"]
+               io.BytesIO(png_path.read_bytes()), f"{server}/rgb.png"]
     for source in sources:
         image = data.load_image(source)
         assert image.dtype == np.float32 and image.shape == (12, 10, 3), type(source)

@@ -7,14 +7,14 @@ import sys
 
 import pytest
 
-from experiments.device_check import folder_name
+from nerf_toy_jax.rundir import device_folder_name
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_device_kinds_become_folder_names():
-    assert folder_name("NVIDIA H100 80GB HBM3") == "nvidia-h100-80gb-hbm3"
-    assert folder_name("TPU v5 lite") == "tpu-v5-lite" and folder_name("cpu") == "cpu"
+    assert device_folder_name("NVIDIA H100 80GB HBM3") == "nvidia-h100-80gb-hbm3"
+    assert device_folder_name("TPU v5 lite") == "tpu-v5-lite" and device_folder_name("cpu") == "cpu"
 
 
 @pytest.mark.slow

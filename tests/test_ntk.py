@@ -4,14 +4,15 @@ import jax
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from nerf_toy_jax import encodings, ntk
+from nerf_toy_jax import fourier, ntk
+from nerf_toy_jax.encodings import gaussian
 
 COORDS = (np.arange(6, dtype=np.float32) / 6)[:, None]
 
 
 def tiny(sigma=3.0):
     model = ntk.network(depth=3, width=8)
-    features = encodings.encode(COORDS, encodings.gaussian_matrix(jax.random.PRNGKey(1), sigma, 4, dim=1))
+    features = fourier.encode(COORDS, gaussian.gaussian_matrix(jax.random.PRNGKey(1), sigma, 4, dim=1))
     params = model.init(jax.random.PRNGKey(2), features[:1], train=False)["params"]
     return model, params, features
 
@@ -48,7 +49,7 @@ def test_larger_sigma_gives_a_flatter_spectrum():
     coords = (np.arange(48, dtype=np.float32) / 48)[:, None]
     tails = []  # eigenvalue 20 over the largest: 0.005, 0.03, 0.05 at sigma 1, 4, 16 when written
     for sigma in (1.0, 4.0, 16.0):
-        matrix = encodings.gaussian_matrix(jax.random.PRNGKey(0), sigma, 64, dim=1)
+        matrix = gaussian.gaussian_matrix(jax.random.PRNGKey(0), sigma, 64, dim=1)
         spectrum = np.asarray(ntk.spectrum(ntk.init_kernel(matrix, coords, jax.random.PRNGKey(1), width=64)))
         tails.append(spectrum[20] / spectrum[0])
     assert tails[0] * 3 < tails[1] < tails[2]

@@ -24,18 +24,19 @@ def test_best_choices_take_the_best_mean_over_images_and_skip_diverged():
 
 def test_search_and_test_specs_follow_the_paper():
     search = protocol.search_specs([1, 2], [3])
-    assert [(s.encoding, s.sigma, s.positional_scale, s.seed) for s in search] == [
-        ("gaussian", 1.0, 6.0, 0), ("gaussian", 2.0, 6.0, 0), ("positional", 10.0, 3.0, 0)]
-    assert all(s.matrix_rows == 256 for s in search)  # m = 256; positional: 128 frequencies per axis
+    assert [(s.name, s.encoding.params(), s.seed) for s in search] == [
+        ("gaussian", {"sigma": 1.0, "mapping_size": 256}, 0), ("gaussian", {"sigma": 2.0, "mapping_size": 256}, 0),
+        ("positional", {"positional_freqs": 128, "positional_scale": 3.0}, 0)]
+    assert all(s.stack_key == ("fourier", 256) for s in search)  # m = 256; positional: 128 frequencies per axis
     natural = protocol.test_specs("natural", ["none", "basic", "positional", "gaussian"], [0, 1],
                                   {"sigma": 2.0, "positional_scale": 3.0}, 64)
-    assert [(s.encoding, s.seed, s.lr) for s in natural] == [
+    assert [(s.name, s.seed, s.lr) for s in natural] == [
         ("none", 0, 1e-2), ("none", 1, 1e-2), ("basic", 0, 1e-2), ("basic", 1, 1e-2),
         ("positional", 0, 1e-3), ("positional", 1, 1e-3), ("gaussian", 0, 1e-3), ("gaussian", 1, 1e-3)]
-    assert natural[-1].sigma == 2.0 and natural[4].positional_scale == 3.0
+    assert natural[-1].encoding.sigma == 2.0 and natural[4].encoding.positional_scale == 3.0
     assert all(s.lr == 1e-3 for s in protocol.test_specs("text", ["none", "basic"], [0], {}, 64))
     later = protocol.test_specs("natural", ["hashgrid", "siren"], [0], {}, 32)
-    assert [(s.lr, s.hashgrid_finest) for s in later] == [(1e-2, 32.0), (1e-4, 32.0)]
+    assert [s.lr for s in later] == [1e-2, 1e-4] and later[0].encoding.hashgrid_finest == 32.0
 
 
 def test_summary_statistics_and_ordering():

@@ -3,7 +3,6 @@
 Each row of docs/robustness.md names the test here that checks it.
 """
 
-import http.server
 import io
 import json
 import os
@@ -11,26 +10,17 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
-import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from nerf_toy_jax import data, results
+from conftest import ROOT, TINY_CONFIG, png_bytes
+from conftest import run as run_program
+from nerf_toy_jax import data, rundir
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.slow  # end-to-end: programs in subprocesses
-TINY = ["--size=16", "--steps=4", "--eval_every=2", "--gif_every=2", "--checkpoint_every=2", "--depth=2",
-        "--width=8", "--encodings=none,gaussian", "--mapping_size=8"]
-
-
-def png_bytes(size=16, mode="RGB"):
-    buffer = io.BytesIO()
-    pixels = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
-    Image.fromarray(pixels).convert(mode).save(buffer, format="PNG")
-    return buffer.getvalue()
+TINY = [f"--config={TINY_CONFIG}", "--checkpoint_every=2", "--config.seeds=1", "--config.scales.gaussian=10"]
 
 
 def jpeg_bytes(size=32):
@@ -46,40 +36,7 @@ def corrupt(payload):
 
 
 def run(*args, program="run", **kwargs):
-    return subprocess.run([sys.executable, "-m", f"experiments.{program}", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, **kwargs)
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    """/good.png, /truncated.png, /text, /missing (404) and /slow (answers after 3 s)."""
-
-    def do_GET(self):
-        if self.path == "/slow":
-            time.sleep(3)
-        bodies = {"/good.png": png_bytes(), "/truncated.png": png_bytes()[:200], "/text": b"hello, not an image",
-                  "/slow": png_bytes()}
-        if self.path not in bodies:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.end_headers()
-        try:
-            self.wfile.write(bodies[self.path])
-        except OSError:  # the client gave up (timeout test)
-            pass
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    return run_program(program, *args, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -124,27 +81,31 @@ BAD_INPUTS = {
     "url_error_status": (["--image={server}/missing"], "HTTP Error 404"),
     "url_not_an_image": (["--image={server}/text"], "cannot decode an image"),
     "url_truncated": (["--image={server}/truncated.png"], "cannot decode an image"),
-    "over_pixel_limit": (["--image={rgba}", "--size=0", "--max_pixels=100"], "more than the limit of 100"),
-    "holdout_too_small": (["--image={tiny}", "--size=0", "--split=holdout"], "at least 4 x 4"),
-    "holdout_2x2": (["--size=2", "--split=holdout"], "at least 4 x 4"),
+    "over_pixel_limit": (["--image={rgba}", "--config.size=0", "--max_pixels=100"], "more than the limit of 100"),
+    "holdout_too_small": (["--image={tiny}", "--config.size=0", "--config.split=holdout"], "at least 4 x 4"),
+    "holdout_2x2": (["--config.size=2", "--config.split=holdout"], "at least 4 x 4"),
+    "unknown_split": (["--config.split=half"], "config.split must be one of memorize, holdout, got 'half'"),
     "unknown_encoding": (["--encodings=gaussian,fourier"], "unknown encoding(s) fourier"),
     "bad_set_image": (["--image=text:first"], "text images are numbered"),
-    "negative_sigma": (["--sigmas=-3"], "sigma must be positive"),
-    "zero_sigma": (["--sigmas=0"], "sigma must be positive"),
+    "negative_sigma": (["--config.scales.gaussian=-3"], "sigma must be positive"),
+    "zero_sigma": (["--config.scales.gaussian=0"], "sigma must be positive"),
     "zero_steps": (["--steps=0"], "steps must be positive"),
-    "negative_lr": (["--lr=-0.1"], "lr must be positive"),
-    "zero_width": (["--width=0"], "width must be positive"),
-    "zero_depth": (["--depth=0"], "depth must be positive"),
-    "zero_seeds": (["--seeds=0"], "--seeds count must be at least 1"),
-    "over_memory": (["--memory_limit_mb=1", "--width=1024"], "would need about"),
-    "hashgrid_over_memory": (["--encodings=hashgrid", "--hashgrid_log2_table=26", "--memory_limit_mb=4000"],
-                             "would need about"),
-    "hashgrid_finest_below_coarsest": (["--encodings=hashgrid", "--hashgrid_finest=2"],
+    "negative_lr": (["--config.lr=-0.1"], "lr must be positive"),
+    "zero_width": (["--config.train.width=0"], "width must be positive"),
+    "zero_depth": (["--config.train.depth=0"], "depth must be positive"),
+    "zero_seeds": (["--config.seeds=0"], "config.seeds must be at least 1"),
+    "over_memory": (["--memory_limit_mb=1", "--config.train.width=1024"], "would need about"),
+    "hashgrid_over_memory": (["--encodings=hashgrid", "--config.encoding.hashgrid_log2_table=26",
+                              "--memory_limit_mb=4000"], "would need about"),
+    "hashgrid_finest_below_coarsest": (["--encodings=hashgrid", "--config.scales.hashgrid=2"],
                                        "hashgrid_finest (2.0) must be at least hashgrid_coarsest"),
-    "zero_siren_omega": (["--encodings=siren", "--siren_omegas=0"], "siren_omega must be positive"),
-    "zero_hashgrid_levels": (["--encodings=hashgrid", "--hashgrid_levels=0"], "hashgrid_levels must be positive"),
-    "different_run": ([], "already holds a run"),
-    "resume_different_run": (["--resume", "--sigmas=3"], "holds a different run: --sigmas"),
+    "zero_siren_omega": (["--encodings=siren", "--config.scales.siren=0"], "siren_omega must be positive"),
+    "zero_hashgrid_levels": (["--encodings=hashgrid", "--config.encoding.hashgrid_levels=0"],
+                             "hashgrid_levels must be positive"),
+    "batch_over_pixels": (["--config.train.batch_size=1000"], "batch_size 1000 exceeds the 256 training pixels"),
+    "different_run": ([], "already holds files"),
+    "resume_different_run": (["--resume", "--config.train.width=16"],
+                             "holds a different run: --config.train.width was 8, now 16"),
 }
 
 
@@ -175,9 +136,9 @@ def test_valid_unusual_images_load(files, server):
 
 def test_divergence_is_marked_in_tables(tmp_path):
     out = tmp_path / "diverging"
-    completed = run(*TINY, "--seeds=2", "--lr_overrides=gaussian=1e30", f"--out={out}")
+    completed = run(*TINY, "--config.seeds=2", "--config.lrs.gaussian=1e30", f"--out={out}")
     assert completed.returncode == 0, completed.stderr
-    rows = results.load_json(out / "metrics.json")
+    rows = rundir.load_json(out / "metrics.json")
     assert [row["diverged"] for row in rows] == [False, False, True, True]
     assert all(np.isfinite(row["test_psnr"]) for row in rows[:2])
     gaussian_line = next(line for line in (out / "metrics.md").read_text().splitlines() if "gaussian" in line)
@@ -188,8 +149,8 @@ def test_divergence_is_marked_in_tables(tmp_path):
 def comparable(out):
     """metrics.json without wall times, and history.npz."""
     rows = [{key: value for key, value in row.items() if key != "wall_s"}
-            for row in results.load_json(out / "metrics.json")]
-    return rows, results.load_history(out)
+            for row in rundir.load_json(out / "metrics.json")]
+    return rows, rundir.load_history(out)
 
 
 def assert_same_results(first, second):
@@ -201,8 +162,9 @@ def assert_same_results(first, second):
         np.testing.assert_array_equal(history_a[name], history_b[name], err_msg=name)
 
 
-RESUMABLE = ["--size=16", "--steps=40", "--eval_every=10", "--gif_every=10", "--checkpoint_every=10", "--depth=2",
-             "--width=16", "--encodings=none,gaussian", "--mapping_size=8", "--seeds=2", "--batch_size=64"]
+RESUMABLE = [f"--config={TINY_CONFIG}", "--steps=40", "--config.train.eval_every=10", "--config.gif_every=10",
+             "--checkpoint_every=10", "--config.train.width=16", "--config.scales.gaussian=10",
+             "--config.train.batch_size=64"]
 
 
 def interrupt(out, signum):
@@ -229,7 +191,7 @@ def test_sigint_saves_and_resume_matches_an_uninterrupted_run(tmp_path):
     assert returncode == 128 + signal.SIGINT, stderr
     assert "SIGINT: finishing the current chunk" in stdout and "resume with: python -m experiments.run" in stdout
     assert "Traceback" not in stderr
-    partial = results.load_json(out / "metrics.json")
+    partial = rundir.load_json(out / "metrics.json")
     assert len(partial) == 2 and all(row["steps"] < 40 for row in partial)  # the first stack, stopped early
     assert (out / "checkpoints" / "stack_000.msgpack").exists()
     assert not (out / "final.png").exists()
@@ -252,7 +214,7 @@ def test_same_command_gives_identical_metrics(tmp_path, existing_run):
     again = tmp_path / "again"
     assert run(*TINY, f"--out={again}").returncode == 0
     assert_same_results(reference, again)
-    config = results.load_json(again / "config.json")
+    config = rundir.load_json(again / "config.json")
     assert config["environment"]["versions"]["jax"] and config["specs"][0]["seed"] == 0
 
 
@@ -260,8 +222,8 @@ def test_overwrite_replaces_a_run(tmp_path, existing_run):
     out = tmp_path / "replaced"
     shutil.copytree(existing_run[0], out)
     (out / "notes.txt").write_text("kept: not a run file")
-    assert run(*TINY, f"--out={out}", "--seeds=2", "--encodings=gaussian", "--overwrite").returncode == 0
-    assert [row["label"] for row in results.load_json(out / "metrics.json")] == ["gaussian s=10"] * 2
+    assert run(*TINY, f"--out={out}", "--config.seeds=2", "--encodings=gaussian", "--overwrite").returncode == 0
+    assert [row["label"] for row in rundir.load_json(out / "metrics.json")] == ["gaussian s=10"] * 2
     assert sorted(path.name for path in (out / "checkpoints").iterdir()) == ["stack_000.msgpack"]
     assert (out / "notes.txt").read_text() == "kept: not a run file"
 
@@ -270,13 +232,13 @@ def test_overwrite_replaces_a_run(tmp_path, existing_run):
 def test_failed_write_leaves_the_old_file(tmp_path, monkeypatch, failing):
     """A crash after the new bytes were partly written, or before the rename."""
     path = tmp_path / "metrics.json"
-    results.write_text(path, "old\n")
+    rundir.write_text(path, "old\n")
 
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, failing, broken)
     with pytest.raises(OSError, match="disk full"):
-        results.write_text(path, "new\n" * 1000)
+        rundir.write_text(path, "new\n" * 1000)
     assert path.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temporary file left

@@ -1,4 +1,5 @@
-"""End-to-end: experiments/run.py writes a complete run folder; bad input exits 2 before compute."""
+"""End-to-end: experiments/run.py writes a complete run folder from a config (with arms, one per arm);
+bad input exits 2 before compute."""
 
 import csv
 import json
@@ -12,17 +13,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nerf_toy_jax import results, train, viz
+from nerf_toy_jax import evaluate, rundir, state, viz
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import ROOT, TINY_CONFIG
+from conftest import run as run_program
+
 pytestmark = pytest.mark.slow  # end-to-end: programs in subprocesses
-TINY = ["--size=16", "--steps=4", "--eval_every=2", "--gif_every=2", "--depth=2", "--width=8",
-        "--encodings=none,gaussian", "--sigmas=4,8", "--seeds=2", "--mapping_size=8"]
+TINY = [f"--config={TINY_CONFIG}"]
 
 
 def run(*args, program="run"):
-    return subprocess.run([sys.executable, "-m", f"experiments.{program}", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    return run_program(program, *args)
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +46,10 @@ def test_run_writes_every_output(folder):
         ("gaussian", "8.0", "0"), ("gaussian", "8.0", "1")]
     assert all(row["steps"] == "4" and row["diverged"] == "False" for row in rows)
     assert stdout.count(" PSNR") >= 1 and "gaussian s=8" in stdout
-    config = json.loads((out / "config.json").read_text())
-    assert config["settings"]["steps"] == 4 and config["environment"]["versions"]["jax"]
-    history = results.load_history(out)
+    record = json.loads((out / "config.json").read_text())
+    assert record["format"] == rundir.FORMAT and record["command"].startswith("python -m experiments.run --config=")
+    assert record["config"]["train"]["steps"] == 4 and record["environment"]["versions"]["jax"]
+    history = rundir.load_history(out)
     assert history["loss"].shape == (6, 4) and history["eval_steps"].tolist() == [0, 2, 4]
     gif = iio.imread(out / "convergence.gif")
     assert gif.shape[0] == 3  # steps 0, 2, 4
@@ -61,7 +63,7 @@ def test_run_writes_every_output(folder):
 
 def test_metrics_table_is_aggregated_over_seeds_and_sorted(folder):
     out, _ = folder
-    rows = results.load_json(out / "metrics.json")
+    rows = rundir.load_json(out / "metrics.json")
     text = (out / "metrics.md").read_text()
     lines = [line for line in text.splitlines() if line.startswith("|")][2:]
     assert len(lines) == 3
@@ -74,11 +76,11 @@ def test_metrics_table_is_aggregated_over_seeds_and_sorted(folder):
 
 def test_checkpoint_renders_the_saved_reconstruction(folder):
     out, _ = folder
-    config = results.load_json(out / "config.json")
-    spec, variables, matrix = results.load_checkpoint(out, 2)
-    assert (spec.encoding, spec.sigma, spec.seed) == ("gaussian", 4.0, 0)
-    rendered = train.render(train.TrainConfig(**config["train"]), 3, spec, variables, matrix, 16, 16)
-    saved = np.asarray(Image.open(results.reconstruction_path(out, 2)), np.float32) / 255
+    record = rundir.load_record(out)
+    spec, variables, matrix = rundir.load_checkpoint(out, 2)
+    assert (spec.name, spec.encoding.sigma, spec.seed) == ("gaussian", 4.0, 0)
+    rendered = evaluate.render(state.TrainConfig(**record["config"]["train"]), 3, spec, variables, matrix, 16, 16)
+    saved = np.asarray(Image.open(rundir.reconstruction_path(out, 2)), np.float32) / 255
     np.testing.assert_allclose(rendered, saved, atol=0.5 / 255 + 1e-6)
 
 
@@ -94,12 +96,15 @@ def test_figures_regenerate_from_saved_files(folder):
 
 @pytest.mark.parametrize("flag,message", [
     ("--encodings=none,fourier", "unknown encoding(s) fourier"),
-    ("--sigmas=-1", "sigma must be positive"),
+    ("--config.scales.gaussian=-1", "gaussian: sigma must be positive"),
     ("--steps=0", "steps must be positive"),
     ("--image=/nonexistent/image.png", "image file not found"),
-    ("--gif_every=3", "multiple of --eval_every"),
-    ("--stacking=sideways", "--stacking=sideways: value should be one of <auto|vmap|map>"),
-    ("--matmul_precision=low", "--matmul_precision=low: value should be one of <default|high|highest>"),
+    ("--config.gif_every=3", "config.gif_every (3) must be a positive multiple of eval_every (2)"),
+    ("--config.train.stacking=sideways", "stacking must be one of auto, vmap, map, got 'sideways'"),
+    ("--config.train.matmul_precision=low", "matmul_precision must be one of default, high, highest, got 'low'"),
+    ("--config.train.steps=four", "--config.train.steps=four"),
+    ("--config.no_such_field=1", "no_such_field"),
+    ("--config=experiments/configs/no_such_config.py", "no_such_config.py"),
     ("--num_processes=2", "needs --coordinator_address"),
     ("--process_id=2", "--process_id (2) must be in 0 .. --num_processes - 1"),
 ])
@@ -112,19 +117,21 @@ def test_bad_input_exits_2_with_one_line(tmp_path, flag, message):
 
 
 def test_defaults_follow_eval_every_and_an_enlarged_image_is_warned_about(tmp_path):
-    """Without --gif_every and --checkpoint_every, their defaults become multiples of --eval_every; a 1 x 1
-    image blown up to --size gets one warning line; the numerics flags are recorded in config.json."""
+    """Without gif_every and --checkpoint_every, their defaults become multiples of eval_every; a 1 x 1
+    image blown up to config.size gets one warning line; the numerics settings are recorded in config.json."""
     Image.new("RGB", (1, 1), (200, 30, 30)).save(tmp_path / "pixel.png")
-    args = [arg for arg in TINY if not arg.startswith(("--gif_every", "--encodings", "--sigmas", "--seeds"))]
-    completed = run(*args, "--eval_every=4", "--encodings=none", f"--image={tmp_path / 'pixel.png'}",
-                    "--matmul_precision=highest", "--stacking=vmap", f"--out={tmp_path / 'out'}")
+    completed = run("--config.size=16", "--steps=4", "--config.train.eval_every=4", "--config.train.depth=2",
+                    "--config.train.width=8", "--encodings=none", f"--image={tmp_path / 'pixel.png'}",
+                    "--config.train.matmul_precision=highest", "--config.train.stacking=vmap",
+                    f"--out={tmp_path / 'out'}")
     assert completed.returncode == 0, completed.stderr
     assert completed.stderr.strip().splitlines() == [
         f"warning: size 16 enlarges the 1 x 1 image '{tmp_path / 'pixel.png'}': its central 1 x 1 square is "
         "upsampled 16x"]
-    config = json.loads((tmp_path / "out" / "config.json").read_text())
-    assert (config["gif_every"], config["checkpoint_every"]) == (28, 100)  # 25 and 100 rounded up to multiples of 4
-    assert (config["train"]["matmul_precision"], config["train"]["stacking"]) == ("highest", "vmap")
+    record = json.loads((tmp_path / "out" / "config.json").read_text())
+    # 25 and 100 rounded up to multiples of 4
+    assert (record["config"]["gif_every"], record["checkpoint_every"]) == (28, 100)
+    assert (record["config"]["train"]["matmul_precision"], record["config"]["train"]["stacking"]) == ("highest", "vmap")
 
 
 def test_two_processes_train_like_one_and_only_process_0_writes(folder, tmp_path):
@@ -156,7 +163,7 @@ def test_existing_run_is_not_replaced_without_overwrite(folder):
     out, _ = folder
     before = (out / "metrics.csv").read_bytes()
     completed = run(*TINY, f"--out={out}")
-    assert completed.returncode == 2 and "already holds a run" in completed.stderr
+    assert completed.returncode == 2 and "already holds files" in completed.stderr
     assert (out / "metrics.csv").read_bytes() == before
 
 
@@ -166,7 +173,7 @@ def test_render_writes_finer_images(folder):
     assert completed.returncode == 0, completed.stderr
     rendered = np.asarray(Image.open(out / "renders" / "model_0002_32x32.png"))
     assert rendered.shape == (32, 32, 3)
-    coarse = np.asarray(Image.open(results.reconstruction_path(out, 2)))
+    coarse = np.asarray(Image.open(rundir.reconstruction_path(out, 2)))
     # the fine grid contains the training grid at its even rows and columns
     np.testing.assert_allclose(rendered[::2, ::2].astype(float), coarse.astype(float), atol=1)
     assert (out / "renders" / "comparison_32x32.png").stat().st_size > 0
@@ -186,13 +193,76 @@ def test_figures_program_redraws_and_refuses_non_runs(folder, tmp_path):
     assert refused.returncode == 2 and "no result record" in refused.stderr
 
 
-def test_sweep_sigma_defaults_to_the_paper_protocol(tmp_path):
+def test_sweep_scale_config_follows_the_paper_protocol(tmp_path):
     out = tmp_path / "sweep"
-    completed = run("--size=16", "--steps=2", "--eval_every=2", "--gif_every=2", "--depth=2", "--width=8",
-                    "--sigmas=2,8", "--seeds=2", "--mapping_size=8", f"--out={out}", program="sweep_sigma")
+    completed = run("--config=experiments/configs/sweep_scale.py", "--config.size=16", "--steps=2",
+                    "--config.train.eval_every=2", "--config.gif_every=2", "--config.train.depth=2",
+                    "--config.train.width=8", "--config.scales.gaussian=2,8", "--config.seeds=2",
+                    "--config.encoding.mapping_size=8", f"--out={out}")
     assert completed.returncode == 0, completed.stderr
-    config = results.load_json(out / "config.json")
-    assert config["split"] == "holdout" and config["train"]["batchnorm"] is False
-    assert [spec["encoding"] for spec in config["specs"]] == ["gaussian"] * 4
-    assert (out / "psnr_vs_scale.png").stat().st_size > 0
-    assert "mean ± std over seeds" in completed.stdout
+    record = rundir.load_record(out)
+    assert record["config"]["split"] == "holdout" and record["config"]["train"]["batchnorm"] is False
+    assert [spec["encoding"] for spec in record["specs"]] == ["gaussian"] * 4
+    assert (out / "psnr_vs_scale.png").stat().st_size > 0 and (out / "psnr_vs_scale.md").stat().st_size > 0
+
+
+def test_arms_train_into_sub_runs_and_are_compared(tmp_path):
+    """The BatchNorm config: four arms, each a complete run folder; arms.md and arms.png across them; an
+    interrupted arm run resumes arm by arm."""
+    out = tmp_path / "arms"
+    args = ["--config=experiments/configs/batchnorm.py", "--config.size=8", "--steps=2", "--config.train.eval_every=2",
+            "--config.gif_every=2", "--config.train.depth=2", "--config.train.width=8", "--config.seeds=1",
+            "--config.encoding.mapping_size=8", "--encodings=none,gaussian", f"--out={out}"]
+    completed = run(*args)
+    assert completed.returncode == 0, completed.stderr
+    arms = ["memorize-batchnorm", "memorize-no_batchnorm", "holdout-batchnorm", "holdout-no_batchnorm"]
+    assert rundir.load_json(out / "arms.json")["arms"] == arms
+    for arm in arms:
+        record = rundir.load_record(out / arm)
+        assert record["config"]["split"] == arm.split("-")[0]
+        assert record["config"]["train"]["batchnorm"] == (arm.split("-")[1] == "batchnorm")
+        assert (out / arm / "checkpoints" / "stack_000.msgpack").exists() and (out / arm / "curves.png").exists()
+    lines = [line for line in (out / "arms.md").read_text().splitlines() if line.startswith("| ")][1:]
+    assert [line.split(" | ")[:2] for line in lines] == [[f"| {encoding}", arm] for encoding in ("none", "gaussian s=10")
+                                                        for arm in arms]
+    rows = rundir.load_json(out / "holdout-no_batchnorm" / "metrics.json")
+    assert f"{rows[0]['test_psnr']:.2f} ± 0.00" in lines[3]  # none, holdout-no_batchnorm
+    assert (out / "arms.png").stat().st_size > 0
+    (out / "arms.md").unlink()
+    assert run(f"--runs={out}", program="figures").returncode == 0 and (out / "arms.md").exists()
+    again = run(*args, "--resume")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("resuming at step 2") == 8  # two stacks in each arm
+
+
+def tensorboard_scalars(folder):
+    """{(tag, step): value} of every scalar in the event files under ``folder`` (TFRecord framing)."""
+    from tensorboardX.proto import event_pb2
+
+    scalars = {}
+    for path in sorted(folder.rglob("events.out.tfevents.*")):
+        payload, position = path.read_bytes(), 0
+        while position < len(payload):
+            length = int.from_bytes(payload[position:position + 8], "little")
+            event = event_pb2.Event.FromString(payload[position + 12:position + 12 + length])
+            position += 12 + length + 4  # length, its CRC, the record, its CRC
+            for value in event.summary.value:
+                scalars[(value.tag, event.step)] = value.simple_value
+    return scalars
+
+
+def test_tensorboard_logs_every_metric_of_every_model_at_every_evaluation(tmp_path):
+    out = tmp_path / "logged"
+    completed = run(*TINY, "--tensorboard", f"--out={out}")
+    assert completed.returncode == 0, completed.stderr
+    scalars = tensorboard_scalars(out / "tensorboard")
+    history = rundir.load_history(out)
+    rows = rundir.load_json(out / "metrics.json")
+    assert len(scalars) == len(rows) * 4 * len(history["eval_steps"])  # models x metrics x evaluations
+    for row in rows:
+        model = f"{row['index']:04d}_{row['label']}_seed_{row['seed']}".replace(" ", "_").replace("=", "_")
+        for e, step in enumerate(history["eval_steps"]):
+            for name in ("train_loss", "train_psnr", "test_psnr", "test_ssim"):
+                want = history[name][row["index"], e]
+                got = scalars[(f"{name}/{model}", int(step))]
+                assert got == pytest.approx(want, rel=1e-6, nan_ok=True), (name, model, step)

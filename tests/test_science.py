@@ -1,24 +1,17 @@
-"""End-to-end: experiments/reproduce.py, batchnorm.py and ntk.py on tiny settings; bad input exits 2."""
+"""End-to-end: experiments/reproduce.py and ntk.py on tiny settings; bad input exits 2."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 from PIL import Image
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import run
+
 pytestmark = pytest.mark.slow  # end-to-end: programs in subprocesses
 REPRODUCE = ["--size=8", "--steps=4", "--eval_every=2", "--sets=text", "--text_images=2",
              "--validation_text_images=1", "--encodings=none,gaussian", "--sigmas=1,2", "--positional_scales=2",
              "--seeds=1"]
-
-
-def run(program, *args):
-    return subprocess.run([sys.executable, "-m", f"experiments.{program}", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -85,26 +78,8 @@ def test_reproduce_refuses_a_non_empty_folder(reproduction):
     out, _ = reproduction
     before = (out / "rows.json").read_text()
     completed = run("reproduce", *REPRODUCE, f"--out={out}")
-    assert completed.returncode == 2 and "is not empty" in completed.stderr
+    assert completed.returncode == 2 and "already holds files" in completed.stderr
     assert (out / "rows.json").read_text() == before
-
-
-def test_batchnorm_ablation_table(tmp_path):
-    out = tmp_path / "bn"
-    completed = run("batchnorm", "--size=8", "--steps=4", "--eval_every=2", "--encodings=none,basic", "--seeds=1",
-                    "--thresholds=5,60", f"--out={out}")
-    assert completed.returncode == 0, completed.stderr
-    rows = json.loads((out / "rows.json").read_text())
-    assert sorted({(row["split"], row["batchnorm"]) for row in rows}) == [
-        ("holdout", False), ("holdout", True), ("memorize", False), ("memorize", True)]
-    table = (out / "table.md").read_text().splitlines()
-    body = [line for line in table if line.startswith("| memorize") or line.startswith("| holdout")]
-    assert len(body) == 8
-    assert all(line.endswith("- (0/1) |") for line in body)  # 60 dB is never reached in 4 steps
-    assert all("(1/1)" in line.split("|")[6] for line in body)  # 5 dB is reached
-    assert (out / "curves.png").stat().st_size > 0
-    again = run("batchnorm", "--size=8", "--steps=4", "--encodings=none", f"--out={out}")
-    assert again.returncode == 2 and "not empty" in again.stderr
 
 
 def test_ntk_program(tmp_path):

@@ -9,25 +9,25 @@ import sys
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import ROOT
+
 pytestmark = pytest.mark.slow  # end-to-end: programs in subprocesses
 # K = 6 models on 4 devices: padded to 8, one of them diverges
 SCRIPT = """
 import sys
 import jax, numpy as np
-from nerf_toy_jax import data, distributed, sweep, train
+from nerf_toy_jax import data, parallel, specs as specs_lib, state, train
 devices, out, processes, process_id, address, stacking = sys.argv[1:]
 if int(processes) > 1:
-    distributed.initialize(address, int(processes), int(process_id))
+    parallel.initialize(address, int(processes), int(process_id))
 assert jax.device_count() == int(devices) * int(processes), jax.devices()
 split = data.make_split(data.load_image(size=16), "memorize")
-config = train.TrainConfig(steps=6, eval_every=3, depth=2, width=16, batch_size=64, stacking=stacking)
-specs = [sweep.ModelSpec("gaussian", sigma=s, mapping_size=8, seed=i) for i, s in enumerate((3., 6., 9., 12., 15.))]
-specs.append(sweep.ModelSpec("gaussian", mapping_size=8, lr=1e30))
+config = state.TrainConfig(steps=6, eval_every=3, depth=2, width=16, batch_size=64, stacking=stacking)
+specs = [specs_lib.make_spec("gaussian", sigma=s, mapping_size=8, seed=i) for i, s in enumerate((3., 6., 9., 12., 15.))]
+specs.append(specs_lib.make_spec("gaussian", mapping_size=8, lr=1e30))
 result = train.train_stack(specs, split, config)
 leaves = [np.asarray(x) for x in jax.tree_util.tree_leaves((result.variables, result.state))]
-np.savez(out, loss=result.loss, test_psnr=result.test_psnr, test_ssim=result.test_ssim,
-         frames=result.frames, diverged=result.diverged, *leaves)
+np.savez(out, loss=result.loss, frames=result.frames, diverged=result.diverged, *leaves, **result.scores)
 """
 
 

@@ -5,17 +5,16 @@ split, and call ``run``.
 """
 
 import contextlib
-import dataclasses
 import functools
 import pathlib
+import re
 import signal
 import sys
 import time
 
 import jax
 
-from nerf_toy_jax import distributed, results, sweep, train, viz
-from nerf_toy_jax.model import matmul_flops
+from nerf_toy_jax import cost, evaluate, metrics, parallel, rundir, specs as specs_lib, train, viz
 
 
 def _clock(seconds):
@@ -99,35 +98,10 @@ def stop_on_signals(log=print):
             signal.signal(number, old)
 
 
-def stack_flops(specs, split, config):
-    """Matmul FLOPs of one training step of each stack of ``sweep.group_specs``."""
-    points = config.batch_size or split.train_pixels[..., 0].size
-    return [sum(matmul_flops(train.make_model(config, split.image.shape[-1], specs[i]), specs[i].feature_dim, points)
-                for i in group)
-            for group in sweep.group_specs(specs, config.max_stack)]
-
-
-def stack_memory(specs, split, config):
-    """Estimated peak bytes on one device of each stack of ``sweep.group_specs`` (see ``train.memory_estimate``)."""
-    mesh = train.model_mesh()
-    return [train.memory_estimate([specs[i] for i in group], split, config, mesh)
-            for group in sweep.group_specs(specs, config.max_stack)]
-
-
-def check_memory(specs, split, config, limit_bytes):
-    """Raises ValueError, with what to change, if a stack would need more than ``limit_bytes``."""
-    need = max(stack_memory(specs, split, config))
-    if need > limit_bytes:
-        raise ValueError(
-            f"the largest stack would need about {need / 2**20:.0f} MB, more than the {limit_bytes / 2**20:.0f} MB "
-            "available: train fewer models per stack (--max_stack), fewer pixels per step (--batch_size), or "
-            "recompute activations (--remat, on GPU/TPU)")
-
-
 def describe_work(specs, split, config):
     """Lines announcing the work: models, stacks, pixels, steps, matmul FLOPs and memory."""
-    groups = sweep.group_specs(specs, config.max_stack)
-    flops = sum(stack_flops(specs, split, config))
+    groups = specs_lib.group_specs(specs, config.max_stack)
+    flops = sum(cost.stack_flops(specs, split, config))
     height, width, channels = split.image.shape
     points = config.batch_size or split.train_pixels[..., 0].size
     return [
@@ -136,30 +110,43 @@ def describe_work(specs, split, config):
         f"{split.train_pixels[..., 0].size} training pixels, {points} per step",
         f"MLP depth {config.depth} width {config.width} batchnorm {config.batchnorm}; "
         f"{config.steps} steps, evaluation every {config.eval_every}",
-        f"memory: about {max(stack_memory(specs, split, config)) / 2**20:.0f} MB for the largest stack "
+        f"memory: about {max(cost.stack_memory(specs, split, config)) / 2**20:.0f} MB for the largest stack "
         f"on each of {jax.device_count()} {jax.devices()[0].platform} device(s) "
-        f"({train.available_bytes() / 2**30:.1f} GB each)",
+        f"({cost.available_bytes() / 2**30:.1f} GB each)",
         f"work: {flops * config.steps / 1e12:.2f} TFLOP of matmuls ({flops / 1e9:.2f} GFLOP per step of all models)",
     ]
 
 
-def run_config(specs, split, config, gif_every, checkpoint_every, model_gifs, settings):
-    """The config.json of a run: what identifies it, plus the environment."""
-    return {
-        "settings": settings or {},
-        "split": split.name,
-        "image_shape": list(split.image.shape),
-        "train": dataclasses.asdict(config),
-        "gif_every": gif_every,
-        "checkpoint_every": checkpoint_every,
-        "model_gifs": model_gifs,
-        "specs": [sweep.spec_to_dict(spec) for spec in specs],
-        "environment": results.environment(),
-    }
+def _each(callbacks, *args):
+    for callback in callbacks:
+        callback(*args)
 
 
-def run(out, specs, split, config, *, gif_every, model_gifs=False, settings=None, resume=False,
-        checkpoint_every=None, stop=None, log=print, stream=None):
+def tensorboard_writer(folder):
+    """A tensorboardX ``SummaryWriter`` logging to ``folder`` (None: only checks that tensorboardX is there)."""
+    try:
+        import tensorboardX
+    except ImportError:
+        raise ValueError("--tensorboard needs tensorboardX: pip install -e '.[tensorboard]'") from None
+    return None if folder is None else tensorboardX.SummaryWriter(str(folder))
+
+
+def tensorboard_logger(writer, first_index):
+    """``log(specs, step, scores)``: every metric of every model of a stack as a scalar ``metric/model``,
+    the model named by its index in metrics.csv (from ``first_index``), label and seed, e.g.
+    ``test_psnr/0002_gaussian_s_10_seed_0`` (TensorBoard's tags take letters, digits, ``_.-``)."""
+    def log(specs, step, scores):
+        for k, spec in enumerate(specs):
+            model = re.sub(r"[^\w.-]", "_", f"{first_index + k:04d} {spec.label} seed {spec.seed}")
+            for metric in metrics.METRICS:
+                writer.add_scalar(f"{metric.name}/{model}", float(scores[metric.name][k]), step)
+        writer.flush()
+
+    return log
+
+
+def run(out, specs, split, config, *, gif_every, record, model_gifs=False, resume=False, checkpoint_every=None,
+        stop=None, tensorboard=False, log=print, stream=None):
     """Trains ``specs`` on ``split`` and writes a complete run folder ``out``.
 
     Every stack is checkpointed every ``checkpoint_every`` steps, when it
@@ -168,15 +155,16 @@ def run(out, specs, split, config, *, gif_every, model_gifs=False, settings=None
 
     Args:
       out: the run folder (created).
-      specs: list of ``sweep.ModelSpec``.
+      specs: list of ``specs.ModelSpec``.
       split: a ``data.Split``.
-      config: a ``train.TrainConfig``.
+      config: a ``state.TrainConfig``.
       gif_every: steps between GIF frames, a multiple of ``config.eval_every``.
+      record: the run's config.json (written unless resuming).
       model_gifs: also write one GIF per model.
-      settings: the command's settings, recorded in config.json.
       resume: continue the run whose checkpoints are in ``out``.
       checkpoint_every: steps between checkpoints, a multiple of ``config.eval_every``; None: only at the end.
       stop: optional list (see ``stop_on_signals``); training stops after the current chunk once it is non-empty.
+      tensorboard: also log every evaluation to ``out``/tensorboard/ (``tensorboard_logger``).
       log: prints a line.
       stream: where progress goes (default stdout).
 
@@ -185,57 +173,58 @@ def run(out, specs, split, config, *, gif_every, model_gifs=False, settings=None
       trained so far, when stopped), and whether every model finished.
     """
     out = pathlib.Path(out)
-    for every, name in ((gif_every, "gif_every"), (checkpoint_every or config.eval_every, "checkpoint_every")):
-        if every % config.eval_every:
-            raise ValueError(f"{name} ({every}) must be a multiple of eval_every ({config.eval_every})")
-    writes = distributed.is_primary()  # of several processes, process 0 writes
+    writes = parallel.is_primary()  # of several processes, process 0 writes
     for line in describe_work(specs, split, config):
         log(line)
     if not resume and writes:
-        record = run_config(specs, split, config, gif_every, checkpoint_every, model_gifs, settings)
-        results.write_json(out / "config.json", record)
-        results.write_png(out / "image.png", split.image)
+        rundir.write_json(out / "config.json", record)
+        rundir.write_png(out / "image.png", split.image)
 
-    groups = sweep.group_specs(specs, config.max_stack)
-    progress = Progress(stack_flops(specs, split, config), config.steps, stream)
+    groups = specs_lib.group_specs(specs, config.max_stack)
+    progress = Progress(cost.stack_flops(specs, split, config), config.steps, stream)
+    writer = tensorboard_writer(out / "tensorboard") if tensorboard and writes else None
     stacks = []
     for stack_index, indices in enumerate(groups):
         stack_specs = [specs[i] for i in indices]
         progress.start_stack(stack_index)
+        callbacks = [progress]
+        if writer is not None:
+            callbacks.append(tensorboard_logger(writer, sum(len(group) for group in groups[:stack_index])))
+        on_eval = functools.partial(_each, callbacks, stack_specs)
         saved = None
-        if resume and results.stack_path(out, stack_index).exists():
-            saved = results.load_stack(out, stack_index, train.init_stack(stack_specs, split, config))
+        if resume and rundir.stack_path(out, stack_index).exists():
+            saved = rundir.load_stack(out, stack_index, train.init_stack(stack_specs, split, config))
             log(f"stack {stack_index + 1}/{len(groups)}: resuming at step {saved.steps_done}")
         if saved is not None and saved.steps_done == config.steps:
             stack = saved
         else:
             stack = train.train_stack(
-                stack_specs, split, config, on_eval=functools.partial(progress, stack_specs), resume_from=saved,
+                stack_specs, split, config, on_eval=on_eval, resume_from=saved,
                 checkpoint_every=checkpoint_every,
-                on_checkpoint=functools.partial(results.write_stack, out, stack_index) if writes else None,
+                on_checkpoint=functools.partial(rundir.write_stack, out, stack_index) if writes else None,
                 should_stop=None if stop is None else lambda: bool(stop))
             if writes:
-                results.write_stack(out, stack_index, stack)
+                rundir.write_stack(out, stack_index, stack)
         stacks.append(stack)
         if stack.steps_done < config.steps:
-            rows = results.model_rows(stacks)
+            rows = rundir.model_rows(stacks)
             if writes:
-                results.write_metrics(out, rows)
+                rundir.write_metrics(out, rows)
             return rows, False
 
-    rows = results.model_rows(stacks)
+    rows = rundir.model_rows(stacks)
     if not writes:
         return rows, True
-    chosen = results.representatives(rows)
-    results.write_metrics(out, rows)
-    results.write_history(out, stacks)
-    results.write_frames(out, stacks, gif_every, list(range(len(rows))) if model_gifs else list(chosen.values()))
+    chosen = rundir.representatives(rows)
+    rundir.write_metrics(out, rows)
+    rundir.write_history(out, stacks)
+    rundir.write_frames(out, stacks, gif_every, list(range(len(rows))) if model_gifs else list(chosen.values()))
     height, width, channels = split.image.shape
-    members = results.ordered(stacks)
+    members = rundir.ordered(stacks)
     for index in chosen.values():
         spec, stack, k = members[index]
-        variables, matrix = results.model_variables(stack, k)
-        prediction = train.render(config, channels, spec, variables, matrix, height, width)
-        results.write_png(results.reconstruction_path(out, index), prediction)
+        variables, matrix = stack.model_variables(k)
+        prediction = evaluate.render(config, channels, spec, variables, matrix, height, width)
+        rundir.write_png(rundir.reconstruction_path(out, index), prediction)
     viz.write_run_figures(out)
     return rows, True

@@ -1,16 +1,19 @@
 """Run folders: metric tables, histories, frames and checkpoints on disk, and back.
 
 A run folder holds:
-  config.json        settings, library versions, device kind, git commit
+  config.json        the resolved config, the command, the specs, library versions, device, git commit
   metrics.csv/.json  one row per model
   metrics.md         mean ± std over seeds per (encoding, sigma, lr), sorted by test PSNR
   history.npz        per-model curves (see ``history_arrays``)
   frames.npz         uint8 prediction frames at the GIF steps, of the GIF's models
   image.png          the training image (8 bits per channel)
   reconstructions/   final prediction of one model per group at the image's resolution
-  checkpoints/       final variables and encoding matrix of every model (flax msgpack)
+  checkpoints/       every stack's state, curves and encoding matrices (flax msgpack; ``write_stack``)
 
-Every file is written to a temporary name and renamed, so a crash leaves the
+config.json and every checkpoint carry ``format`` (``FORMAT``); folders of
+an older format still load. The metric columns, curves and checkpoint
+entries follow ``metrics.METRICS``, the parameter columns the encoding
+registry. Every file is written to a temporary name and renamed, so a crash leaves the
 old file or the new one, never a truncated one.
 """
 
@@ -21,6 +24,7 @@ import math
 import os
 import pathlib
 import platform
+import re
 import shutil
 import subprocess
 import tempfile
@@ -30,16 +34,18 @@ import jax
 import numpy as np
 from PIL import Image
 
-from nerf_toy_jax import sweep
+from nerf_toy_jax import encodings, metrics, specs as specs_lib
+from nerf_toy_jax.state import StackResult
 
-PARAM_COLUMNS = ("sigma", "mapping_size", "positional_freqs", "positional_scale", "hashgrid_finest", "siren_omega")
-COLUMNS = ("index", "label", "encoding", *PARAM_COLUMNS, "seed", "lr", "train_loss", "train_psnr", "test_psnr", "test_ssim", "diverged",
-           "diverged_step", "steps", "wall_s")
+FORMAT = 2  # of run folders and checkpoints; 1: every metric and the parameters twice in each checkpoint
+PARAM_COLUMNS = encodings.columns()
+COLUMNS = ("index", "label", "encoding", *PARAM_COLUMNS, "seed", "lr", *metrics.NAMES, "diverged", "diverged_step",
+           "steps", "wall_s")
 
 
 RUN_FILES = ("config.json", "metrics.csv", "metrics.json", "metrics.md", "history.npz", "frames.npz", "image.png",
-             "curves.png", "final.png", "convergence.gif", "psnr_vs_scale.png", "checkpoints", "reconstructions",
-             "gifs", "renders")
+             "curves.png", "final.png", "convergence.gif", "psnr_vs_scale.png", "psnr_vs_scale.md", "checkpoints",
+             "reconstructions", "gifs", "renders", "tensorboard", "arms.json", "arms.md", "arms.png")
 
 
 _UMASK = os.umask(0o022)
@@ -124,6 +130,11 @@ def hardware(environment):
     return f"{environment['device_count']} x {environment['device_kind']}"
 
 
+def device_folder_name(device_kind):
+    """A device kind as a folder name: "NVIDIA H100 80GB HBM3" -> "nvidia-h100-80gb-hbm3"."""
+    return re.sub(r"[^a-z0-9]+", "-", device_kind.lower()).strip("-") or "device"
+
+
 def host_cpu():
     """The host CPU's model name (Linux: /proc/cpuinfo), else ``platform.processor()``, else "unknown"."""
     try:
@@ -145,14 +156,11 @@ def model_rows(stacks):
     rows = []
     for index, (spec, stack, k) in enumerate(ordered(stacks)):
         params = dict.fromkeys(PARAM_COLUMNS)
-        params.update((name, value) for name, value in spec.encoding_params().items() if name in params)
+        params.update((name, value) for name, value in spec.encoding.params().items() if name in params)
         rows.append({
-            "index": index, "label": spec.label, "encoding": spec.encoding, **params,
+            "index": index, "label": spec.label, "encoding": spec.name, **params,
             "seed": spec.seed, "lr": spec.lr,
-            "train_loss": float(stack.train_loss[k, -1]),
-            "train_psnr": float(stack.train_psnr[k, -1]),
-            "test_psnr": float(stack.test_psnr[k, -1]),
-            "test_ssim": float(stack.test_ssim[k, -1]),
+            **{name: float(values[k, -1]) for name, values in stack.scores.items()},
             "diverged": bool(stack.diverged[k]),
             "diverged_step": int(stack.diverged_step[k]),
             "steps": int(stack.eval_steps[-1]),
@@ -183,8 +191,8 @@ def representatives(rows):
 
 
 def scale_of(row):
-    """The swept scale of a row's encoding (``sweep.SCALES``: sigma, finest resolution, omega_0), or None."""
-    field = sweep.SCALES.get(row["encoding"])
+    """The swept scale of a row's encoding (its ``scale_field``: sigma, finest resolution, omega_0), or None."""
+    field = encodings.get(row["encoding"]).scale_field
     return None if field is None else row.get(field)
 
 
@@ -199,7 +207,7 @@ def aggregate(rows):
         alive = [row for row in members if not row["diverged"]]
         entry = {"label": name, "encoding": members[0]["encoding"], "scale": scale_of(members[0]),
                  "lr": members[0]["lr"], "models": len(members), "diverged": len(members) - len(alive)}
-        for name in ("train_psnr", "test_psnr", "test_ssim"):
+        for name in shown_metrics():
             values = np.asarray([row[name] for row in alive], np.float64)
             entry[name] = (float(np.mean(values)) if len(values) else math.nan,
                            float(np.std(values)) if len(values) else math.nan)
@@ -207,14 +215,21 @@ def aggregate(rows):
     return sorted(table, key=lambda entry: -np.nan_to_num(entry["test_psnr"][0], nan=-np.inf))
 
 
+def shown_metrics():
+    """{name: metric} of the metrics tables show, in ``metrics.METRICS`` order."""
+    return {metric.name: metric for metric in metrics.METRICS if metric.shown}
+
+
 def markdown_table(rows):
     """The ``aggregate`` table as Markdown."""
-    lines = ["| encoding | scale | lr | models | train PSNR (dB) | test PSNR (dB) | test SSIM | diverged |",
-             "|---|---|---|---|---|---|---|---|"]
+    shown = shown_metrics()
+    headers = [f"{metric.split} {metric.title}" for metric in shown.values()]
+    lines = ["| encoding | scale | lr | models | " + " | ".join(headers) + " | diverged |",
+             "|---|---|---|---|" + "---|" * len(headers) + "---|"]
     for entry in aggregate(rows):
         sigma = "" if entry["scale"] is None else f"{entry['scale']:g}"
-        cells = [f"{mean:.2f} ± {std:.2f}" if name != "test_ssim" else f"{mean:.4f} ± {std:.4f}"
-                 for name in ("train_psnr", "test_psnr", "test_ssim") for mean, std in [entry[name]]]
+        cells = [f"{mean:.{metric.digits}f} ± {std:.{metric.digits}f}"
+                 for name, metric in shown.items() for mean, std in [entry[name]]]
         lines.append(f"| {entry['encoding']} | {sigma} | {entry['lr']:g} | {entry['models']} | "
                      + " | ".join(cells) + f" | {entry['diverged'] or ''} |")
     return "\n".join(lines) + "\n"
@@ -237,11 +252,12 @@ def history_arrays(stacks):
 
     Returns:
       dict: labels [M] str, eval_steps [E], loss [M, S] (training-mode MSE
-      before each step), train_loss, train_psnr, test_psnr, test_ssim [M, E],
+      before each step), every metric of ``metrics.METRICS`` [M, E],
       diverged [M] bool, diverged_step [M].
     """
-    names = ("loss", "train_loss", "train_psnr", "test_psnr", "test_ssim", "diverged", "diverged_step")
+    names = ("loss", "diverged", "diverged_step")
     arrays = {name: np.concatenate([getattr(stack, name) for stack in stacks]) for name in names}
+    arrays.update({name: np.concatenate([stack.scores[name] for stack in stacks]) for name in metrics.NAMES})
     arrays["labels"] = np.asarray([spec.label for spec, _, _ in ordered(stacks)])
     arrays["eval_steps"] = stacks[0].eval_steps
     return arrays
@@ -255,6 +271,17 @@ def write_history(out, stacks):
 def load_json(path):
     """The JSON value stored at ``path``."""
     return json.loads(pathlib.Path(path).read_text())
+
+
+def load_record(out):
+    """config.json of a run folder, in the current format: "config" holds (at least) image, split, train,
+    gif_every and model_gifs. Format 1 kept the command's flags under "settings" and those fields beside them."""
+    record = load_json(pathlib.Path(out) / "config.json")
+    if record.get("format", 1) == 1:
+        record["config"] = {"image": record["settings"].get("image"), "split": record["split"],
+                            "train": record["train"], "gif_every": record["gif_every"],
+                            "model_gifs": record["model_gifs"]}
+    return record
 
 
 def write_png(path, image):
@@ -296,60 +323,64 @@ def load_frames(out):
         return {name: archive[name] for name in archive.files}
 
 
-def model_variables(stack, k):
-    """(variables, matrix [m, 2] or None) of model ``k`` of a ``StackResult``, as host arrays."""
-    variables = jax.tree_util.tree_map(lambda leaf: np.asarray(leaf[k]), stack.variables)
-    return variables, None if stack.matrices is None else np.asarray(stack.matrices[k])
-
-
-STACK_FIELDS = ("eval_steps", "loss", "train_loss", "train_psnr", "test_psnr", "test_ssim", "frames", "variables",
-                "matrices", "diverged", "diverged_step", "wall_s")
-
-
 def stack_path(out, stack_index):
-    """checkpoints/stack_XXX.msgpack of stack ``stack_index`` (stacks in ``sweep.group_specs`` order)."""
+    """checkpoints/stack_XXX.msgpack of stack ``stack_index`` (stacks in ``specs.group_specs`` order)."""
     return pathlib.Path(out) / "checkpoints" / f"stack_{stack_index:03d}.msgpack"
 
 
 def write_stack(out, stack_index, stack):
-    """Checkpoints a (partial or final) ``StackResult``: specs, curves, frames,
-    final variables, encoding matrices and the training state (flax msgpack)."""
-    payload = {name: getattr(stack, name) for name in STACK_FIELDS}
-    payload["specs"] = [sweep.spec_to_dict(spec) for spec in stack.specs]
-    payload["state"] = flax.serialization.to_state_dict(stack.state)
+    """Checkpoints a (partial or final) ``StackResult``: specs, curves, frames, BatchNorm statistics,
+    encoding matrices and the training state with the parameters (flax msgpack)."""
+    payload = {"format": FORMAT, "specs": [specs_lib.spec_to_dict(spec) for spec in stack.specs],
+               "eval_steps": stack.eval_steps, "loss": stack.loss, "scores": stack.scores, "frames": stack.frames,
+               "batch_stats": stack.batch_stats, "matrices": stack.matrices, "wall_s": stack.wall_s,
+               "state": flax.serialization.to_state_dict(stack.state)}
     write_bytes(stack_path(out, stack_index), flax.serialization.msgpack_serialize(payload))
 
 
 def _read_stack(out, stack_index):
+    """A checkpoint's payload in the current format (format 1 converted)."""
     path = stack_path(out, stack_index)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint of stack {stack_index} in {out} (looked for {path})")
-    return flax.serialization.msgpack_restore(path.read_bytes())
+    payload = flax.serialization.msgpack_restore(path.read_bytes())
+    if payload.get("format", 1) == 1:  # the metrics as fields, the parameters also under "variables"
+        payload["scores"] = {name: payload.pop(name) for name in ("train_loss", "train_psnr", "test_psnr",
+                                                                   "test_ssim")}
+        payload["batch_stats"] = payload.pop("variables")["batch_stats"]
+    missing = [name for name in metrics.NAMES if name not in payload["scores"]]
+    if missing:
+        raise ValueError(f"{path} has no {', '.join(missing)}: it was written before that metric existed; "
+                         "train the run again to record it")
+    return payload
 
 
 def load_stack(out, stack_index, target_state):
     """The ``StackResult`` saved by ``write_stack``; ``target_state`` (e.g. ``train.init_stack``)
     gives the structure of the training state."""
-    from nerf_toy_jax.train import StackResult
-
     payload = _read_stack(out, stack_index)
-    return StackResult(specs=[sweep.spec_from_dict(spec) for spec in payload["specs"]],
-                       **{name: payload[name] for name in STACK_FIELDS},
+    return StackResult(specs=[specs_lib.spec_from_dict(spec) for spec in payload["specs"]],
+                       eval_steps=payload["eval_steps"], loss=payload["loss"],
+                       scores={name: payload["scores"][name] for name in metrics.NAMES}, frames=payload["frames"],
+                       batch_stats=payload["batch_stats"], matrices=payload["matrices"], wall_s=payload["wall_s"],
                        state=flax.serialization.from_state_dict(target_state, payload["state"]))
 
 
+def checkpoint_location(specs, max_stack, index):
+    """(stack index, position in the stack) of model ``index`` (the order of metrics.csv: stack after stack)."""
+    groups = specs_lib.group_specs(specs, max_stack)
+    return [(stack_index, k) for stack_index, group in enumerate(groups) for k in range(len(group))][index]
+
+
 def load_checkpoint(out, index):
-    """(spec, variables, matrix [m, 2] or None) of model ``index`` of a finished run folder."""
-    config = load_json(pathlib.Path(out) / "config.json")
-    specs = [sweep.spec_from_dict(spec) for spec in config["specs"]]
+    """(spec, variables, matrix or None) of model ``index`` of a finished run folder."""
+    record = load_record(out)
+    specs = [specs_lib.spec_from_dict(spec) for spec in record["specs"]]
     if not 0 <= index < len(specs):
         raise ValueError(f"no model {index} in {out}: indices run from 0 to {len(specs) - 1}")
-    groups = sweep.group_specs(specs, config["train"].get("max_stack"))
-    order = [i for group in groups for i in group]  # model index -> spec index, in stack order
-    spec_index = order[index]
-    stack_index = next(g for g, group in enumerate(groups) if spec_index in group)
-    k = groups[stack_index].index(spec_index)
+    stack_index, k = checkpoint_location(specs, record["config"]["train"]["max_stack"], index)
     payload = _read_stack(out, stack_index)
-    variables = jax.tree_util.tree_map(lambda leaf: leaf[k], payload["variables"])
+    variables = jax.tree_util.tree_map(lambda leaf: leaf[k], {"params": payload["state"]["params"],
+                                                              "batch_stats": payload["batch_stats"]})
     matrix = None if payload["matrices"] is None else payload["matrices"][k]
-    return sweep.spec_from_dict(payload["specs"][k]), variables, matrix
+    return specs_lib.spec_from_dict(payload["specs"][k]), variables, matrix

@@ -1,0 +1,54 @@
+"""The quick start: every registered encoding memorises the default image, one model each.
+
+    python -m experiments.run                                   # results/run/
+    python -m experiments.run --config.train.steps=2000 --config.size=256 --config.seeds=3 --name=run256
+
+Writes results/<name>/: config.json (this config, resolved), metrics.{csv,json,md},
+history.npz, frames.npz, convergence.gif, curves.png, final.png,
+reconstructions/ and checkpoints/. Every other config starts from this one.
+"""
+
+import dataclasses
+
+from ml_collections import config_dict
+
+from nerf_toy_jax import encodings, state
+
+
+def get_config():
+    config = config_dict.ConfigDict()
+    # The signal: an image path, http(s) URL, natural:NAME or text:INDEX (nerf_toy_jax.datasets);
+    # None is matplotlib's grace_hopper.jpg. size crops the central square and resizes it (0 keeps the image).
+    config.image = config_dict.placeholder(str)
+    config.size = 64
+    config.split = "memorize"  # or "holdout": train on pixels [::2, ::2], test on [1::2, 1::2]
+
+    # The models: encodings x (the values of each one's scale) x seeds 0 .. seeds - 1.
+    config.encodings = ",".join(encodings.NAMES)
+    config.seeds = 1
+    config.lr = config_dict.placeholder(float)  # every encoding's learning rate; None: each one's default_lr
+    config.lrs = {name: config_dict.placeholder(float) for name in encodings.NAMES}  # per encoding, over lr
+    config.scales = {name: (encoding.__dataclass_fields__[encoding.scale_field].default,)
+                     for name, encoding in encodings.REGISTRY.items() if encoding.scale_field}
+    # Every other parameter of every encoding, by its (registry-unique) name.
+    config.encoding = {field.name: config_dict.FieldReference(field.default, field_type=type(field.default))
+                       for encoding in encodings.REGISTRY.values() for field in dataclasses.fields(encoding)
+                       if field.name != encoding.scale_field}
+
+    # Training: the fields of nerf_toy_jax.state.TrainConfig.
+    config.train = dataclasses.asdict(state.TrainConfig())
+    config.train.eval_every = 25  # evaluations (and GIF frames) often enough to watch a 500-step run
+    config.train.batch_size = config_dict.placeholder(int)  # None: full batch
+    config.train.max_stack = config_dict.placeholder(int)  # None: every model of one shape in one stack
+
+    # Outputs.
+    config.gif_every = config_dict.placeholder(int)  # None: 25 steps, rounded up to a multiple of eval_every
+    config.model_gifs = False  # also one GIF per model in gifs/
+    config.thresholds = ()  # train PSNRs (dB) whose first reaching step the arms table gives
+
+    # Run-wide variants, each trained into its own sub-run, in order: ((name, {field: value, ...}), ...), the
+    # fields nested like this config's.
+    config.arms = ()
+    return config
+
+

@@ -1,0 +1,12 @@
+"""No mapping: the raw coordinates into the MLP (Tancik et al. 2020's baseline)."""
+
+import dataclasses
+
+from nerf_toy_jax.encodings import base
+
+
+@dataclasses.dataclass(frozen=True)
+class Identity(base.Encoding):
+    """The coordinates [N, 2] unchanged, into ``model.MLP``."""
+
+    name = "none"

@@ -1,0 +1,143 @@
+"""Evaluation of stacks of models: chunked prediction, BatchNorm statistics, metrics, frames and renders.
+
+Every ``eval_every`` steps each model is evaluated with BatchNorm statistics
+computed on the full training set, so that evaluation measures the function
+that training optimises (the running averages, decay 0.99, lag far behind a
+network that is still learning). Points go through the network
+``EVAL_CHUNK`` at a time, which bounds evaluation memory.
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nerf_toy_jax import data, metrics, parallel
+
+EVAL_CHUNK = 2**14  # points per evaluation-mode call: bounds evaluation memory
+
+
+def _chunks(flat):
+    """[n, d] points -> ([chunks, size, d] zero-padded, float32 [chunks, size, 1] weights: 1 real, 0 padding)."""
+    count = flat.shape[0]
+    size = min(count, EVAL_CHUNK)
+    chunks = -(-count // size)
+    padded = jnp.pad(flat, ((0, chunks * size - count), (0, 0))).reshape(chunks, size, flat.shape[-1])
+    weights = (jnp.arange(chunks * size) < count).astype(jnp.float32).reshape(chunks, size, 1)
+    return padded, weights
+
+
+def predict(model, variables, matrix, coords):
+    """Evaluation-mode colours at ``coords`` [..., d] -> [..., C].
+
+    The points go through the network ``EVAL_CHUNK`` at a time (``lax.map``),
+    so that evaluating needs one chunk's features and activations, not the
+    whole image's.
+    """
+    flat = coords.reshape(-1, coords.shape[-1])
+    padded, _ = _chunks(flat)
+    colours = jax.lax.map(lambda points: model.apply(variables, model.inputs(points, matrix), train=False), padded)
+    return colours.reshape(-1, colours.shape[-1])[:flat.shape[0]].reshape(coords.shape[:-1] + (-1,))
+
+
+def data_statistics(model, params, batch_stats, matrix, coords):
+    """BatchNorm statistics of ``params`` over all of ``coords`` [..., d], ``EVAL_CHUNK`` points at a time.
+
+    Layer by layer: with the statistics of the layers before it fixed, the
+    mean and (biased) variance of each BatchNorm's inputs are summed over
+    the chunks. The result makes the evaluation-mode network equal the
+    training-mode network applied to the full batch ``coords``.
+
+    Returns:
+      batch_stats {"BatchNorm_l": {"mean", "var"}} ({} without BatchNorm).
+    """
+    if not model.batchnorm:
+        return batch_stats
+    flat = coords.reshape(-1, coords.shape[-1])
+    padded, weights = _chunks(flat)
+    stats = batch_stats
+    for layer in range(model.depth - 1):
+        def sums(chunk, stats=stats, layer=layer):
+            points, weight = chunk
+            _, sown = model.apply({"params": params, "batch_stats": stats}, model.inputs(points, matrix),
+                                  train=False, mutable=["batchnorm_inputs"])
+            x = sown["batchnorm_inputs"][str(layer)][0].astype(jnp.float32)
+            return jnp.sum(weight * x, axis=0), jnp.sum(weight * x * x, axis=0)
+
+        first, second = jax.tree_util.tree_map(lambda total: jnp.sum(total, axis=0) / flat.shape[0],
+                                               jax.lax.map(sums, (padded, weights)))
+        # flax's BatchNorm: var = E[x^2] - E[x]^2, clipped at 0
+        stats = {**stats, f"BatchNorm_{layer}": {"mean": first, "var": jnp.maximum(0.0, second - first * first)}}
+    return stats
+
+
+@functools.partial(jax.jit, static_argnames=("model", "stacking", "mesh"))
+def evaluate(states, matrices, split_arrays, frame_coords, *, model, stacking="auto", mesh=None):
+    """Evaluates every model with full-training-set BatchNorm statistics, on every metric of ``metrics.METRICS``.
+
+    Args:
+      states: ``TrainState`` stack [K, ...]; matrices: encoding arrays [K, ...] or None.
+      split_arrays: (train coords [h, w, d], train colours [h, w, C], test coords, test colours)
+        (``evaluation_inputs``).
+      frame_coords: [h, w, d] coordinates of the GIF frame grid.
+
+    Returns:
+      (batch_stats [K, ...], scores {metric name: float32 [K]}, frames uint8 [K, h, w, C]).
+    """
+
+    def per_device(states, matrices, train_coords, train_pixels, test_coords, test_pixels, frame_coords):
+        def one_model(state, matrix):
+            batch_stats = data_statistics(model, state.params, state.batch_stats, matrix, train_coords)
+            variables = {"params": state.params, "batch_stats": batch_stats}
+            pairs = {"train": (predict(model, variables, matrix, train_coords), train_pixels),
+                     "test": (predict(model, variables, matrix, test_coords), test_pixels)}
+            frame = predict(model, variables, matrix, frame_coords)
+            scores = {metric.name: metric.function(*pairs[metric.split]) for metric in metrics.METRICS}
+            return batch_stats, scores, jnp.round(frame * 255.0).astype(jnp.uint8)
+
+        return parallel.map_models(one_model, states, matrices, stacking=stacking)
+
+    return parallel.on_devices(per_device, mesh, (states, matrices), (*split_arrays, frame_coords))
+
+
+def frame_shape(height, width, frame_size):
+    """(h, w) of prediction frames: the image shape scaled so the longest side is at most ``frame_size``."""
+    scale = min(1.0, frame_size / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+@functools.partial(jax.jit, static_argnames=("model",))
+def _predict_jit(variables, matrix, coords, *, model):
+    return predict(model, variables, matrix, coords)
+
+
+def render(config, channels, spec, variables, matrix, height, width, rows_per_call=64):
+    """Evaluates one trained model on a pixel grid of any resolution.
+
+    Args:
+      config: the run's ``TrainConfig`` (for the architecture).
+      channels: output channels C.
+      spec: the model's ``specs.ModelSpec``.
+      variables: {"params", "batch_stats"} of one model.
+      matrix: its encoding array (``spec.matrix()``), or None.
+      height, width: grid size; the coordinates are ``data.coordinate_grid``.
+      rows_per_call: image rows evaluated per call, bounding memory.
+
+    Returns:
+      float32 [height, width, C] in [0, 1].
+    """
+    model = spec.encoding.network(config, channels)
+    grid = data.coordinate_grid(height, width)
+    parts = [_predict_jit(variables, matrix, jnp.asarray(grid[top:top + rows_per_call]), model=model)
+             for top in range(0, height, rows_per_call)]
+    return np.concatenate([np.asarray(part) for part in parts])
+
+
+def evaluation_inputs(split, config, mesh=None):
+    """(train coords, train colours, test coords, test colours) and the frame grid, replicated on ``mesh``:
+    the data arguments of ``evaluate``."""
+    *arrays, frame_coords = parallel.replicate(
+        (split.train_coords, split.train_pixels, split.test_coords, split.test_pixels,
+         data.coordinate_grid(*frame_shape(*split.image.shape[:2], config.frame_size))), mesh)
+    return tuple(arrays), frame_coords
