@@ -7,7 +7,7 @@ this registry instead of naming encodings; a new encoding is a module, its
 line below and its tests.
 """
 
-from nerf_toy_jax.encodings import basic, gaussian, hashgrid, none, positional, siren
+from nerf_toy_jax.encodings import basic, finer, gaussian, hashgrid, none, positional, siren
 
 REGISTRY = {encoding.name: encoding for encoding in (
     none.Identity,
@@ -16,6 +16,7 @@ REGISTRY = {encoding.name: encoding for encoding in (
     gaussian.Gaussian,
     hashgrid.HashGrid,
     siren.Siren,
+    finer.Finer,
 )}
 NAMES = tuple(REGISTRY)
 CLASSIC = ("none", "basic", "positional", "gaussian")  # the encodings of Tancik et al. (2020)

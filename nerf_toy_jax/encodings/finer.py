@@ -1,0 +1,101 @@
+"""FINER (Liu et al. 2024, "FINER: Flexible spectral-bias tuning in Implicit NEural Representation by
+Variable-periodic Activation Functions"): sine layers whose frequency grows with the pre-activation.
+
+Each layer computes ``sin(omega (|z| + 1) z)`` of its pre-activation
+``z = W x + b``, with ``|z| + 1`` held constant in the backward pass (the
+published default); SIREN is the case ``|z| + 1 = 1``. A larger spread of
+the first layer's biases, U(-k, k), puts more of the first layer on the
+steep, high-frequency part of the activation: k tunes the spectral bias. Both
+omega_0 and k are per-model arrays, so models at several k stack.
+"""
+
+import dataclasses
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from nerf_toy_jax import model
+from nerf_toy_jax.encodings import base
+
+
+def finer_activation(z, omega):
+    """``sin(omega (|z| + 1) z)``, the factor ``|z| + 1`` without gradient."""
+    return jnp.sin(omega * (jax.lax.stop_gradient(jnp.abs(z)) + 1.0) * z)
+
+
+class FinerNetwork(nn.Module):
+    """``depth`` Dense layers: FINER activations, then a linear output mapped to colour ``(y + 1) / 2``.
+
+    Initialisation as SIREN's (first layer W ~ U(-1/n, 1/n), hidden and last
+    W ~ U(-sqrt(6/n)/30, sqrt(6/n)/30)), except the first layer's biases,
+    U(-k, k).
+
+    Attributes:
+      depth: Dense layers in all, >= 2.
+      width: hidden units.
+      channels: output channels C.
+      hidden_omega: omega of the hidden layers.
+      dtype, precision: compute dtype and matmul precision of the layers after the first (see ``model.MLP``).
+    """
+
+    depth: int = 4
+    width: int = 256
+    channels: int = 3
+    hidden_omega: float = 30.0
+    dtype: str = "float32"
+    precision: str = "default"
+    batchnorm = False
+
+    def inputs(self, coords, matrix):
+        """(coords [N, d], matrix [2]: omega_0 and k)."""
+        return coords, matrix
+
+    @nn.compact
+    def __call__(self, inputs, train):
+        """Maps ``inputs`` of N points to colours [N, channels] (about [0, 1], not clipped)."""
+        coords, (omega, k) = inputs[0], inputs[1]
+        fan_in = coords.shape[-1]
+        first = nn.Dense(self.width, kernel_init=model.uniform(1.0 / fan_in),
+                         bias_init=lambda key, shape, dtype=jnp.float32: k * model.uniform(1.0)(key, shape, dtype),
+                         precision=model.FIRST_LAYER)
+        x = finer_activation(first(coords), omega)
+        hidden = model.uniform(math.sqrt(6.0 / self.width) / self.hidden_omega)
+        bias = model.uniform(1.0 / math.sqrt(self.width))
+        precision = model.MATMUL_PRECISIONS[self.precision]
+        for _ in range(self.depth - 2):
+            dense = nn.Dense(self.width, kernel_init=hidden, bias_init=bias, dtype=self.dtype, precision=precision)
+            x = finer_activation(dense(x), self.hidden_omega)
+        output = nn.Dense(self.channels, kernel_init=hidden, bias_init=bias, dtype=self.dtype,
+                          precision=precision)(x)
+        return 0.5 * output.astype(jnp.float32) + 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class Finer(base.Encoding):
+    """Coordinates into ``FinerNetwork`` of the run's depth and width.
+
+    Attributes:
+      finer_omega: omega_0 of the first layer.
+      finer_bias_scale: k, the first layer's biases U(-k, k).
+    """
+
+    name = "finer"
+    scale_field = "finer_bias_scale"
+    scale_label = "first-layer bias scale k"
+    scale_symbol = "k"
+    scale_range = (0.1, 0.3, 1.0, 3.0, 10.0)
+    default_lr = 1e-4  # SIREN's
+    columns = ("finer_omega", "finer_bias_scale")
+
+    finer_omega: float = 30.0
+    finer_bias_scale: float = 1.0
+
+    def matrix(self, key):
+        """(omega_0, k), float32 [2]."""
+        return jnp.asarray([self.finer_omega, self.finer_bias_scale], jnp.float32)
+
+    def network(self, config, channels):
+        return FinerNetwork(depth=config.depth, width=config.width, channels=channels, dtype=config.compute_dtype,
+                            precision=config.matmul_precision)
