@@ -25,7 +25,8 @@ from nerf_toy_jax import doctables, rundir, speed, viz
 
 flags.DEFINE_list("runs", [], "Result folders; default: every folder under --root holding a record.")
 flags.DEFINE_string("root", "results", "Where to look for result folders when --runs is empty.")
-flags.DEFINE_list("documents", ["README.md"], "Markdown files whose table blocks are rewritten from the result files "
+flags.DEFINE_list("documents", ["README.md", "docs/results.md", "docs/performance.md"],
+                  "Markdown files whose table blocks are rewritten from the result files "
                   "they name, when --runs is empty.")
 FLAGS = flags.FLAGS
 

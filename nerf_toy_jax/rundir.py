@@ -207,7 +207,7 @@ def aggregate(rows):
         alive = [row for row in members if not row["diverged"]]
         entry = {"label": name, "encoding": members[0]["encoding"], "scale": scale_of(members[0]),
                  "lr": members[0]["lr"], "models": len(members), "diverged": len(members) - len(alive)}
-        for name in shown_metrics():
+        for name in shown_metrics(rows):
             values = np.asarray([row[name] for row in alive], np.float64)
             entry[name] = (float(np.mean(values)) if len(values) else math.nan,
                            float(np.std(values)) if len(values) else math.nan)
@@ -215,14 +215,17 @@ def aggregate(rows):
     return sorted(table, key=lambda entry: -np.nan_to_num(entry["test_psnr"][0], nan=-np.inf))
 
 
-def shown_metrics():
-    """{name: metric} of the metrics tables show, in ``metrics.METRICS`` order."""
-    return {metric.name: metric for metric in metrics.METRICS if metric.shown}
+def shown_metrics(recorded=None):
+    """{name: metric} of the metrics tables show, in ``metrics.METRICS`` order; with ``recorded`` (rows, or
+    a history), only those it holds: a run folder written before a metric existed still redraws."""
+    present = None if recorded is None else set(recorded[0] if isinstance(recorded, list) else recorded)
+    return {metric.name: metric for metric in metrics.METRICS
+            if metric.shown and (present is None or metric.name in present)}
 
 
 def markdown_table(rows):
     """The ``aggregate`` table as Markdown."""
-    shown = shown_metrics()
+    shown = shown_metrics(rows)
     headers = [f"{metric.split} {metric.title}" for metric in shown.values()]
     lines = ["| encoding | scale | lr | models | " + " | ".join(headers) + " | diverged |",
              "|---|---|---|---|" + "---|" * len(headers) + "---|"]

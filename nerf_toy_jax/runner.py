@@ -1,7 +1,7 @@
-"""One experiment from specs to a finished run folder: train, record, draw.
+"""One run from specs to a finished run folder: train, checkpoint, record, draw, with progress and signals.
 
-The absl programs in ``experiments/`` parse flags, build the specs and the
-split, and call ``run``.
+``experiments/common.py`` turns a config into specs, a split and a
+``TrainConfig`` (checking them), and calls ``run`` once per arm.
 """
 
 import contextlib

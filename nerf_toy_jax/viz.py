@@ -94,8 +94,8 @@ def curves_png(path, history, groups, holdout):
       holdout: draw train metrics dashed beside test metrics.
     """
     panels = {}
-    for metric in metrics.METRICS:
-        if metric.shown and (metric.split == "test" or holdout):
+    for metric in rundir.shown_metrics(history).values():
+        if metric.split == "test" or holdout:
             panels.setdefault(metric.quantity, []).append(metric)
     panels = {quantity: sorted(members, key=lambda metric: metric.split != "test")
               for quantity, members in panels.items()}
@@ -117,8 +117,8 @@ def curves_png(path, history, groups, holdout):
     axes[0].set(yscale="log", title="training loss (MSE)", xlabel="step")
     for axis, panel in zip(axes[1:], panels.values()):
         both = len({metric.split for metric in panel}) > 1
-        on_train = any(metric.shown and metric.split == "train" and metric.quantity == panel[0].quantity
-                       for metric in metrics.METRICS)  # a quantity of both splits is named without one
+        on_train = any(metric.split == "train" and metric.quantity == panel[0].quantity
+                       for metric in rundir.shown_metrics(history).values())  # of both splits: no split named
         title = (panel[0].title + (": test solid, train dashed" if both else "") if on_train
                  else f"{panel[0].split} {panel[0].title}")
         axis.set(title=title, xlabel="step")
@@ -381,7 +381,6 @@ def write_arms_figures(out):
     out = pathlib.Path(out)
     record = rundir.load_json(out / "arms.json")
     thresholds = record["config"]["thresholds"]
-    shown = rundir.shown_metrics()
     runs = {}
     for arm in record["arms"]:
         write_run_figures(out / arm)
@@ -389,6 +388,7 @@ def write_arms_figures(out):
                      rundir.load_history(out / arm))
     minutes = sum(_stacks_and_minutes(arm_record, rows)[1] for arm_record, rows, _ in runs.values())
     environment = next(iter(runs.values()))[0]["environment"]
+    shown = rundir.shown_metrics(next(iter(runs.values()))[1])
     lines = [f"Command: `{record['command']}` ({minutes:.1f} min on {rundir.hardware(environment)}); "
              "mean ± std over seeds.", "",
              "| encoding | arm | " + " | ".join(f"{m.split} {m.title}" for m in shown.values())

@@ -1,5 +1,5 @@
-"""The README's tables are copies of committed result files (``experiments.figures`` writes them), and the
-copying itself: blocks rewritten from their files, stale ones named."""
+"""The tables of the README and the docs are copies of committed result files (``experiments.figures`` writes
+them), and the copying itself: blocks rewritten from their files, stale ones named."""
 
 import os
 import pathlib
@@ -11,10 +11,22 @@ from nerf_toy_jax import doctables
 ROOT = pathlib.Path(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def test_every_readme_table_block_equals_its_result_file():
-    readme = (ROOT / "README.md").read_text()
-    assert len(doctables.sources(readme)) >= 8
-    assert doctables.stale(readme, ROOT) == [], "run `python -m experiments.figures` to rewrite the README's tables"
+DOCUMENTS = {"README.md": 2, "docs/results.md": 10, "docs/performance.md": 2}  # and their least table blocks
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_every_table_block_equals_its_result_file(document):
+    text = (ROOT / document).read_text()
+    assert len(doctables.sources(text)) >= DOCUMENTS[document]
+    assert doctables.stale(text, ROOT) == [], f"run `python -m experiments.figures` to rewrite {document}'s tables"
+
+
+def test_the_figures_program_rewrites_every_document_with_tables():
+    from experiments import figures  # the flag's default names the documents
+
+    with_tables = sorted(str(path.relative_to(ROOT)) for path in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+                         if doctables.sources(path.read_text()))
+    assert sorted(figures.FLAGS["documents"].default) == with_tables == sorted(DOCUMENTS)
 
 
 def test_fill_copies_the_table_lines_and_stale_names_what_differs(tmp_path):

@@ -7,8 +7,9 @@ import flax.serialization
 import jax
 import numpy as np
 import pytest
+from PIL import Image
 
-from nerf_toy_jax import data, metrics, rundir, specs as specs_lib, state, train
+from nerf_toy_jax import data, metrics, rundir, specs as specs_lib, state, train, viz
 
 SPLIT = data.make_split(data.load_image(size=8), "memorize")
 CONFIG = state.TrainConfig(depth=2, width=4)
@@ -107,3 +108,19 @@ def test_format_1_checkpoints_load(tmp_path):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="no model 2 in .*: indices run from 0 to 1"):
         rundir.load_checkpoint(tmp_path, 2)
+
+
+def test_a_new_metric_joins_the_tables_and_old_rows_still_draw(monkeypatch, tmp_path):
+    """Adding a metric is one line of ``metrics.METRICS``; rows written before it lack it and still draw."""
+    rows = [{"label": "none", "encoding": "none", "lr": 1e-3, "diverged": False, "train_psnr": 20.0,
+             "test_psnr": 19.0, "test_ssim": 0.5}]
+    mae = metrics.Metric("test_mae", "test", "mae", lambda a, b: abs(a - b).mean(), False, "MAE", 3)
+    monkeypatch.setattr(metrics, "METRICS", metrics.METRICS + (mae,))
+    assert rundir.markdown_table(rows).splitlines()[0].endswith("| test SSIM | diverged |")
+    assert rundir.markdown_table([{**rows[0], "test_mae": 0.25}]).splitlines()[2].endswith("| 0.250 ± 0.000 |  |")
+    history = {"loss": np.ones((1, 4)), "eval_steps": np.arange(2), "diverged": np.zeros(1, bool),
+               **{name: np.ones((1, 2)) for name in ("train_loss", "train_psnr", "test_psnr", "test_ssim")}}
+    viz.curves_png(tmp_path / "old.png", history, {"none": [0]}, holdout=False)
+    viz.curves_png(tmp_path / "new.png", {**history, "test_mae": np.ones((1, 2))}, {"none": [0]}, holdout=False)
+    old, new = (Image.open(tmp_path / name).size[0] for name in ("old.png", "new.png"))
+    assert new > 1.2 * old  # a fourth panel

@@ -20,6 +20,7 @@ def get_config():
     config.encodings = "none,basic,positional,gaussian"
     config.seeds = 2
     config.thresholds = (25.0, 30.0)
+    config.gif_every = 100  # four arms of GIFs: fewer frames keep the committed folders small
     config.arms = tuple((f"{split}-{'batchnorm' if batchnorm else 'no_batchnorm'}",
                          {"split": split, "train": {"batchnorm": batchnorm}})
                         for split in ("memorize", "holdout") for batchnorm in (True, False))

@@ -2,11 +2,13 @@
 
     python -m experiments.run --config=experiments/configs/sweep_scale.py --name=sigma_grace_hopper
     python -m experiments.run --config=experiments/configs/sweep_scale.py --image=text:0 --name=sigma_text
-    python -m experiments.run --config=experiments/configs/sweep_scale.py:hashgrid,siren --name=scale_sweep_grace_hopper
+    python -m experiments.run --config=experiments/configs/sweep_scale.py:hashgrid,siren,finer \
+        --config.gif_every=100 --name=scale_sweep_grace_hopper
 
 The argument after the colon names the encodings to sweep (default: gaussian),
-each over its ``scale_range`` (nerf_toy_jax/encodings). The holdout split (train on pixels [::2, ::2],
-test on [1::2, 1::2]) and Tancik et al.'s MLP without BatchNorm. Besides the
+each over its ``scale_range`` (nerf_toy_jax/encodings). The holdout split
+(train on pixels [::2, ::2], test on [1::2, 1::2]) and Tancik et al.'s MLP
+without BatchNorm. Besides the
 run folder's usual files it draws psnr_vs_scale.png and psnr_vs_scale.md:
 train and test PSNR against the scale, ±std over seeds, with the training
 grid's Nyquist frequency (sigma) or side (the hash grid's finest

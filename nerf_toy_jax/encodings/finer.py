@@ -49,13 +49,14 @@ class FinerNetwork(nn.Module):
     batchnorm = False
 
     def inputs(self, coords, matrix):
-        """(coords [N, d], matrix [2]: omega_0 and k)."""
-        return coords, matrix
+        """(coords [N, d], (omega_0, k) [N, 2] from ``matrix`` [2]): per point, so that a minibatch is a
+        gather of both."""
+        return coords, jnp.broadcast_to(matrix, coords.shape[:-1] + (2,))
 
     @nn.compact
     def __call__(self, inputs, train):
         """Maps ``inputs`` of N points to colours [N, channels] (about [0, 1], not clipped)."""
-        coords, (omega, k) = inputs[0], inputs[1]
+        coords, (omega, k) = inputs[0], inputs[1][0]
         fan_in = coords.shape[-1]
         first = nn.Dense(self.width, kernel_init=model.uniform(1.0 / fan_in),
                          bias_init=lambda key, shape, dtype=jnp.float32: k * model.uniform(1.0)(key, shape, dtype),
