@@ -15,6 +15,8 @@ away. The other layers use ``precision`` (``MATMUL_PRECISIONS``).
 """
 
 
+import math
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -84,6 +86,32 @@ class MLP(nn.Module):
 def uniform(bound):
     """Initialiser of U(-bound, bound)."""
     return lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype, -bound, bound)
+
+
+def sine_layers(x, activation, *, depth, width, channels, hidden_omega, dtype, precision):
+    """The layers of a sine network after its first (SIREN's initialisation; call inside a compact method).
+
+    ``depth - 2`` hidden Dense layers of ``width`` units, W ~ U(-sqrt(6/n)/omega,
+    sqrt(6/n)/omega) for n inputs and omega = ``hidden_omega``, biases
+    U(-1/sqrt(n), 1/sqrt(n)), each followed by ``activation(z, hidden_omega)``;
+    then a linear layer of ``channels`` units whose output y, about [-1, 1],
+    becomes the colour ``(y + 1) / 2``.
+
+    Args:
+      x: [N, width] the first layer's activations.
+      dtype, precision: compute dtype and matmul precision (a key of ``MATMUL_PRECISIONS``).
+
+    Returns:
+      float32 [N, channels].
+    """
+    hidden = uniform(math.sqrt(6.0 / width) / hidden_omega)
+    bias = uniform(1.0 / math.sqrt(width))
+    precision = MATMUL_PRECISIONS[precision]
+    for _ in range(depth - 2):
+        x = activation(nn.Dense(width, kernel_init=hidden, bias_init=bias, dtype=dtype, precision=precision)(x),
+                       hidden_omega)
+    output = nn.Dense(channels, kernel_init=hidden, bias_init=bias, dtype=dtype, precision=precision)(x)
+    return 0.5 * output.astype(jnp.float32) + 0.5
 
 
 def dense_flops(network, input_dim, points, first_input_gradient=False):

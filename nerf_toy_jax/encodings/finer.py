@@ -10,7 +10,6 @@ omega_0 and k are per-model arrays, so models at several k stack.
 """
 
 import dataclasses
-import math
 
 import flax.linen as nn
 import jax
@@ -62,15 +61,8 @@ class FinerNetwork(nn.Module):
                          bias_init=lambda key, shape, dtype=jnp.float32: k * model.uniform(1.0)(key, shape, dtype),
                          precision=model.FIRST_LAYER)
         x = finer_activation(first(coords), omega)
-        hidden = model.uniform(math.sqrt(6.0 / self.width) / self.hidden_omega)
-        bias = model.uniform(1.0 / math.sqrt(self.width))
-        precision = model.MATMUL_PRECISIONS[self.precision]
-        for _ in range(self.depth - 2):
-            dense = nn.Dense(self.width, kernel_init=hidden, bias_init=bias, dtype=self.dtype, precision=precision)
-            x = finer_activation(dense(x), self.hidden_omega)
-        output = nn.Dense(self.channels, kernel_init=hidden, bias_init=bias, dtype=self.dtype,
-                          precision=precision)(x)
-        return 0.5 * output.astype(jnp.float32) + 0.5
+        return model.sine_layers(x, finer_activation, depth=self.depth, width=self.width, channels=self.channels,
+                                 hidden_omega=self.hidden_omega, dtype=self.dtype, precision=self.precision)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,6 +10,11 @@ from nerf_toy_jax import model
 from nerf_toy_jax.encodings import base
 
 
+def sine(z, omega):
+    """SIREN's activation ``sin(omega z)``."""
+    return jnp.sin(omega * z)
+
+
 class SirenNetwork(nn.Module):
     """SIREN: ``depth`` Dense layers, sine activations, linear output mapped to colour.
 
@@ -45,17 +50,10 @@ class SirenNetwork(nn.Module):
         """Maps ``inputs`` of N points to colours [N, channels] (about [0, 1], not clipped)."""
         coords, omega = inputs
         fan_in = coords.shape[-1]
-        x = jnp.sin(omega * nn.Dense(self.width, kernel_init=model.uniform(1.0 / fan_in),
-                                     bias_init=model.uniform(1.0 / math.sqrt(fan_in)), precision=model.FIRST_LAYER)(coords))
-        hidden = model.uniform(math.sqrt(6.0 / self.width) / self.hidden_omega)
-        bias = model.uniform(1.0 / math.sqrt(self.width))
-        precision = model.MATMUL_PRECISIONS[self.precision]
-        for _ in range(self.depth - 2):
-            dense = nn.Dense(self.width, kernel_init=hidden, bias_init=bias, dtype=self.dtype, precision=precision)
-            x = jnp.sin(self.hidden_omega * dense(x))
-        output = nn.Dense(self.channels, kernel_init=hidden, bias_init=bias, dtype=self.dtype,
-                          precision=precision)(x)
-        return 0.5 * output.astype(jnp.float32) + 0.5
+        x = sine(nn.Dense(self.width, kernel_init=model.uniform(1.0 / fan_in),
+                          bias_init=model.uniform(1.0 / math.sqrt(fan_in)), precision=model.FIRST_LAYER)(coords), omega)
+        return model.sine_layers(x, sine, depth=self.depth, width=self.width, channels=self.channels,
+                                 hidden_omega=self.hidden_omega, dtype=self.dtype, precision=self.precision)
 
 
 @dataclasses.dataclass(frozen=True)
