@@ -207,3 +207,15 @@ def make_split(image, split="memorize"):
                              f"pixels (a test grid of 2 x 2), got {height} x {width}")
         return Split(split, grid[::2, ::2], image[::2, ::2], grid[1::2, 1::2], image[1::2, 1::2], image)
     raise ValueError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
+
+
+def signals(split):
+    """(the first split, whether there is one per model) of a ``data.Split`` or a list of K splits of one
+    shape and one coordinate grid (many signals in one stack: model k trains on split k)."""
+    if isinstance(split, (list, tuple)):
+        first = split[0]
+        if any(other.train_coords.shape != first.train_coords.shape or other.image.shape != first.image.shape
+               or not np.array_equal(other.train_coords, first.train_coords) for other in split[1:]):
+            raise ValueError("the signals of one stack need one shape and one coordinate grid")
+        return first, True
+    return split, False

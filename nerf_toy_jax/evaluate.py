@@ -79,15 +79,21 @@ def evaluate(states, matrices, split_arrays, frame_coords, *, model, stacking="a
     Args:
       states: ``TrainState`` stack [K, ...]; matrices: encoding arrays [K, ...] or None.
       split_arrays: (train coords [h, w, d], train colours [h, w, C], test coords, test colours)
-        (``evaluation_inputs``).
+        (``evaluation_inputs``); colours [K, h, w, C] give each model its own signal.
       frame_coords: [h, w, d] coordinates of the GIF frame grid.
 
     Returns:
       (batch_stats [K, ...], scores {metric name: float32 [K]}, frames uint8 [K, h, w, C]).
     """
+    per_model = split_arrays[1].ndim == 4  # one signal per model: colours [K, h, w, C]
 
-    def per_device(states, matrices, train_coords, train_pixels, test_coords, test_pixels, frame_coords):
-        def one_model(state, matrix):
+    def per_device(states, matrices, *arrays):
+        if per_model:
+            train_pixels, test_pixels, train_coords, test_coords, frame_coords = arrays
+        else:
+            train_coords, train_pixels, test_coords, test_pixels, frame_coords = arrays
+
+        def one_model(state, matrix, train_pixels, test_pixels):
             batch_stats = data_statistics(model, state.params, state.batch_stats, matrix, train_coords)
             variables = {"params": state.params, "batch_stats": batch_stats}
             pairs = {"train": (predict(model, variables, matrix, train_coords), train_pixels),
@@ -96,8 +102,15 @@ def evaluate(states, matrices, split_arrays, frame_coords, *, model, stacking="a
             scores = {metric.name: metric.function(*pairs[metric.split]) for metric in metrics.METRICS}
             return batch_stats, scores, jnp.round(frame * 255.0).astype(jnp.uint8)
 
-        return parallel.map_models(one_model, states, matrices, stacking=stacking)
+        if per_model:
+            return parallel.map_models(one_model, states, matrices, train_pixels, test_pixels, stacking=stacking)
+        return parallel.map_models(lambda state, matrix: one_model(state, matrix, train_pixels, test_pixels),
+                                   states, matrices, stacking=stacking)
 
+    train_coords, train_pixels, test_coords, test_pixels = split_arrays
+    if per_model:
+        return parallel.on_devices(per_device, mesh, (states, matrices, train_pixels, test_pixels),
+                                   (train_coords, test_coords, frame_coords))
     return parallel.on_devices(per_device, mesh, (states, matrices), (*split_arrays, frame_coords))
 
 
@@ -135,9 +148,17 @@ def render(config, channels, spec, variables, matrix, height, width, rows_per_ca
 
 
 def evaluation_inputs(split, config, mesh=None):
-    """(train coords, train colours, test coords, test colours) and the frame grid, replicated on ``mesh``:
-    the data arguments of ``evaluate``."""
-    *arrays, frame_coords = parallel.replicate(
-        (split.train_coords, split.train_pixels, split.test_coords, split.test_pixels,
-         data.coordinate_grid(*frame_shape(*split.image.shape[:2], config.frame_size))), mesh)
-    return tuple(arrays), frame_coords
+    """(train coords, train colours, test coords, test colours) and the frame grid, on ``mesh``: the data
+    arguments of ``evaluate``. ``split`` is a ``data.Split`` (everything replicated) or a list of one per
+    model (``data.signals``: the colours stacked [K, ...] and split over ``mesh``)."""
+    first, per_model = data.signals(split)
+    frame_grid = data.coordinate_grid(*frame_shape(*first.image.shape[:2], config.frame_size))
+    if not per_model:
+        *arrays, frame_coords = parallel.replicate(
+            (first.train_coords, first.train_pixels, first.test_coords, first.test_pixels, frame_grid), mesh)
+        return tuple(arrays), frame_coords
+    train_coords, test_coords, frame_coords = parallel.replicate((first.train_coords, first.test_coords, frame_grid),
+                                                                 mesh)
+    train_pixels, test_pixels = (parallel.place_stacked(np.stack([getattr(one, name) for one in split]), mesh)
+                                 for name in ("train_pixels", "test_pixels"))
+    return (train_coords, train_pixels, test_coords, test_pixels), frame_coords

@@ -97,6 +97,14 @@ def place(states, matrices, mesh):
     return split(states), None if matrices is None else split(jnp.asarray(matrices))
 
 
+def place_stacked(array, mesh):
+    """A per-model array [K, ...] as a device array, padded and split over ``mesh`` along K like ``place``."""
+    if mesh is None:
+        return jnp.asarray(array)
+    count = (-len(array)) % mesh.size
+    return jax.device_put(np.asarray(_pad(jnp.asarray(array), count)), NamedSharding(mesh, P(MODEL_AXIS)))
+
+
 def replicate(arrays, mesh):
     """``arrays`` as device arrays, whole on every device of ``mesh`` (if any)."""
     if mesh is None:

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nerf_toy_jax import evaluate, metrics, parallel, specs as specs_lib
+from nerf_toy_jax import data, evaluate, metrics, parallel, specs as specs_lib
 from nerf_toy_jax.state import StackResult, TrainState
 
 
@@ -104,27 +104,38 @@ def train_chunk(states, matrices, coords, targets, start, *, model, optimizer, b
     Args:
       states: ``TrainState`` stacked on K (donated), split over ``mesh`` if given.
       matrices: the models' encoding arrays [K, ...] (``specs.ModelSpec.matrix``) or None.
-      coords: [N, d] training coordinates; targets: [N, C].
+      coords: [N, d] training coordinates, shared by every model.
+      targets: [N, C] training colours of one signal for every model, or [K, N, C]: one signal per model
+        (split over ``mesh`` like the states).
       start: int32 [] index of the first step.
-      model, optimizer: the network and its optimiser (``Encoding.optimizer``);
-      batch_size, num_steps, remat, stacking:        ``TrainConfig.batch_size``, steps to run, ``TrainConfig.remat`` and ``.stacking``.
+      model, optimizer: the network and its optimiser (``Encoding.optimizer``).
+      batch_size, num_steps, remat, stacking: ``TrainConfig.batch_size``, steps to run, ``TrainConfig.remat``
+        and ``.stacking``.
 
     Returns:
       (states, float32 [K, num_steps] losses).
     """
     steps = start + jnp.arange(num_steps, dtype=jnp.int32)
+    per_model = targets.ndim == 3
 
-    def per_device(states, matrices, coords, targets, steps):
-        def one_model(state, matrix):
+    def per_device(states, matrices, *arrays):
+        targets, coords, steps = arrays if per_model else (arrays[1], arrays[0], arrays[2])
+
+        def one_model(state, matrix, target):
             features = model.inputs(coords, matrix)
 
             def body(carry, step):
-                return train_step(model, optimizer, batch_size, remat, carry, step, features, targets)
+                return train_step(model, optimizer, batch_size, remat, carry, step, features, target)
 
             return jax.lax.scan(body, state, steps)
 
-        return parallel.map_models(one_model, states, matrices, stacking=stacking)
+        if per_model:
+            return parallel.map_models(one_model, states, matrices, targets, stacking=stacking)
+        return parallel.map_models(lambda state, matrix: one_model(state, matrix, targets), states, matrices,
+                                   stacking=stacking)
 
+    if per_model:
+        return parallel.on_devices(per_device, mesh, (states, matrices, targets), (coords, steps))
     return parallel.on_devices(per_device, mesh, (states, matrices), (coords, targets, steps))
 
 
@@ -147,11 +158,20 @@ def _init_states(keys, lrs, matrices, *, model, optimizer, stacking):
 
 
 def chunk_inputs(specs, split, config, mesh=None):
-    """(states, matrices, coords, targets) of a fresh stack, placed on ``mesh``: the arguments of ``train_chunk``."""
-    channels = split.image.shape[-1]
-    states, matrices = parallel.place(init_stack(specs, split, config), specs_lib.stack_matrices(specs), mesh)
-    return (states, matrices, *parallel.replicate((split.train_coords.reshape(-1, 2),
-                                          split.train_pixels.reshape(-1, channels)), mesh))
+    """(states, matrices, coords, targets) of a fresh stack, placed on ``mesh``: the arguments of ``train_chunk``.
+
+    ``split`` is a ``data.Split`` shared by every model, or a list of one per model (``data.signals``)."""
+    first, per_model = data.signals(split)
+    if per_model and len(split) != len(specs):
+        raise ValueError(f"{len(split)} signals for a stack of {len(specs)} models")
+    channels = first.image.shape[-1]
+    states, matrices = parallel.place(init_stack(specs, first, config), specs_lib.stack_matrices(specs), mesh)
+    (coords,) = parallel.replicate((first.train_coords.reshape(-1, 2),), mesh)
+    if per_model:
+        targets = parallel.place_stacked(np.stack([one.train_pixels.reshape(-1, channels) for one in split]), mesh)
+    else:
+        (targets,) = parallel.replicate((first.train_pixels.reshape(-1, channels),), mesh)
+    return states, matrices, coords, targets
 
 
 def compile_chunk(specs, split, config, num_steps, mesh=None):
@@ -169,7 +189,8 @@ def compile_chunk(specs, split, config, num_steps, mesh=None):
 
 def chunk_options(specs, split, config, num_steps, mesh):
     """The static arguments of ``train_chunk`` for a stack of ``specs``."""
-    return dict(model=make_network(specs, config, split.image.shape[-1]), optimizer=specs[0].encoding.optimizer,
+    return dict(model=make_network(specs, config, data.signals(split)[0].image.shape[-1]),
+                optimizer=specs[0].encoding.optimizer,
                 batch_size=config.batch_size, num_steps=num_steps, remat=config.remat, stacking=config.stacking,
                 mesh=mesh)
 
@@ -180,7 +201,7 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
 
     Args:
       specs: K ``specs.ModelSpec`` with equal ``stack_key``.
-      split: a ``data.Split``.
+      split: a ``data.Split``, or a list of one per model (many signals in one stack, ``data.signals``).
       config: a ``state.TrainConfig``.
       on_eval: optional ``on_eval(step, scores)`` called after every
         evaluation with ``scores`` {metric name: float32 [K]} and "diverged" bool [K].
@@ -197,7 +218,7 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
       ends: the chunks, keys and evaluations are the same.
     """
     started = time.perf_counter()
-    model = make_network(specs, config, split.image.shape[-1])
+    model = make_network(specs, config, data.signals(split)[0].image.shape[-1])
     mesh = parallel.model_mesh()
     count = len(specs)
     states, matrices, coords, targets = chunk_inputs(specs, split, config, mesh)

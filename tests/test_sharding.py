@@ -89,3 +89,29 @@ def test_four_devices_match_one(stacking, rtol, one_device, tmp_path):
 def test_two_processes_of_two_devices_match_one_device(one_device, tmp_path):
     for result in run_on(2, tmp_path / "two", processes=2, stacking="map"):  # every process holds every result
         assert_same(result, one_device("map"))
+
+
+SIGNALS_SCRIPT = """
+import sys
+import numpy as np
+from nerf_toy_jax import data, specs as specs_lib, state, train
+image = data.load_image(size=24)
+tiles = [data.make_split(image[t:t + 12, l:l + 12], "holdout") for t, l in ((0, 0), (0, 12), (12, 12))]
+specs = [specs_lib.make_spec("gaussian", seed=i, sigma=4.0, mapping_size=16) for i in range(3)]
+config = state.TrainConfig(steps=6, eval_every=3, depth=2, width=16, batch_size=16, stacking="map")
+result = train.train_stack(specs, tiles, config)
+np.savez(sys.argv[1], loss=result.loss, frames=result.frames, **result.scores)
+"""
+
+
+def test_one_signal_per_model_split_over_four_devices_matches_one_device(tmp_path):
+    """Many signals in one stack: 3 models on their own tiles, padded to 4 and split over 4 devices."""
+    outputs = []
+    for devices in (1, 4):
+        env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}", "JAX_PLATFORMS": "cpu"}
+        out = tmp_path / f"{devices}.npz"
+        completed = subprocess.run([sys.executable, "-c", SIGNALS_SCRIPT, str(out)], cwd=ROOT, env=env,
+                                   capture_output=True, text=True, timeout=300)
+        assert completed.returncode == 0, completed.stderr
+        outputs.append(np.load(out))
+    assert_same(*outputs)

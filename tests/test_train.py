@@ -192,3 +192,23 @@ def test_every_encoding_trains_on_minibatches(encoding):
     expected = np.mean((np.asarray(prediction) - MEMORIZE.train_pixels.reshape(-1, 3)[drawn]) ** 2)
     assert result.loss[0, 0] == pytest.approx(expected, rel=1e-5)
     assert result.scores["train_psnr"][0, -1] > result.scores["train_psnr"][0, 0] + 1.0
+
+
+def test_models_on_their_own_signals_train_as_if_alone(config):
+    """Many signals in one stack: model k trains and is evaluated on signal k (tiles of the image here),
+    and ends where it ends trained alone on that signal."""
+    tiles = [data.make_split(IMAGE[top:top + 12, left:left + 12], "holdout")
+             for top, left in ((0, 0), (0, 12), (12, 12))]
+    specs = [specs_lib.make_spec("gaussian", seed=i, sigma=4.0, mapping_size=16) for i in range(3)]
+    short = dataclasses.replace(config, steps=6, eval_every=3, batch_size=16)
+    stacked = train.train_stack(specs, tiles, short)
+    for k, (spec, tile) in enumerate(zip(specs, tiles)):
+        alone = train.train_stack([spec], tile, short)
+        np.testing.assert_allclose(stacked.loss[k], alone.loss[0], rtol=1e-4)
+        for name, values in alone.scores.items():
+            np.testing.assert_allclose(stacked.scores[name][k], values[0], rtol=1e-4, err_msg=name)
+    assert len({float(stacked.scores["test_psnr"][k, 0]) for k in range(3)}) == 3  # three different signals
+    with pytest.raises(ValueError, match="one shape and one coordinate grid"):
+        train.train_stack(specs[:2], [tiles[0], data.make_split(IMAGE[:8, :8], "holdout")], short)
+    with pytest.raises(ValueError, match="3 signals for a stack of 2 models"):
+        train.train_stack(specs[:2], tiles, short)
