@@ -23,12 +23,13 @@ cycles per image, and the training grid's Nyquist limit is size / 4.
 
 import sys
 import time
+import zlib
 
 from absl import app, flags
 
 import experiments
 from experiments.parsing import UsageError, output_folder, parse_floats, parse_seeds, refuse_changed
-from nerf_toy_jax import data, datasets, encodings, evaluate, protocol, rundir, state, train, viz
+from nerf_toy_jax import data, datasets, encodings, evaluate, protocol, rundir, specs as specs_lib, state, tiles, train, viz
 
 flags.DEFINE_integer("size", 64, "Image side in pixels (the paper: 512). Train and test grids are size / 2.")
 flags.DEFINE_integer("steps", protocol.STEPS, "Training steps of every model.")
@@ -40,6 +41,9 @@ flags.DEFINE_list("positional_scales", ["2", "3", "4"], "Positional scales searc
 flags.DEFINE_integer("text_images", 4, "Test images of the text set.")
 flags.DEFINE_integer("validation_text_images", 2, "Validation images of the text set.")
 flags.DEFINE_integer("eval_every", 100, "Steps between evaluations.")
+flags.DEFINE_integer("tile", 0, "Train tiles of this many pixels cut from each --size image instead of whole "
+                     "images (e.g. --size=512 --tile=64: the paper's pixel scale on a CPU); 0: whole images.")
+flags.DEFINE_integer("tiles_per_image", 4, "With --tile: tiles per image, drawn from seeds over the whole image.")
 flags.DEFINE_string("name", "reproduce", "Run name; the default output folder is results/<name>.")
 flags.DEFINE_string("out", None, "Output folder. Default: results/<name>.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing reproduction in the output folder.")
@@ -48,8 +52,8 @@ flags.DEFINE_bool("resume", False, "Continue the reproduction in the output fold
 FLAGS = flags.FLAGS
 
 SETTINGS = ("size", "steps", "seeds", "sets", "encodings", "sigmas", "positional_scales", "text_images",
-            "validation_text_images", "eval_every")
-TRAINING = ("size", "steps", "eval_every")
+            "validation_text_images", "eval_every", "tile", "tiles_per_image")
+TRAINING = ("size", "steps", "eval_every", "tile")
 OUTPUTS = ("reproduce.json", "rows.json", "table.md", "search.md", "reconstructions.png", "units", "images",
            "reconstructions")  # what a stored model was trained with; --resume needs them equal
 
@@ -68,6 +72,11 @@ def checked_flags():
             raise UsageError(f"unknown encoding {name!r}: choose from {', '.join(encodings.NAMES)}")
     if not FLAGS.sets or not FLAGS.encodings:
         raise UsageError("--sets and --encodings must not be empty")
+    if FLAGS.tile and not data.HOLDOUT_MIN_SIDE <= FLAGS.tile <= FLAGS.size:
+        raise UsageError(f"--tile must be between {data.HOLDOUT_MIN_SIDE} and --size ({FLAGS.size}), got {FLAGS.tile}")
+    if FLAGS.tile and not 1 <= FLAGS.tiles_per_image <= (FLAGS.size // FLAGS.tile) ** 2:
+        raise UsageError(f"--tiles_per_image must be between 1 and {(FLAGS.size // FLAGS.tile) ** 2} "
+                         f"(the tiles of {FLAGS.tile} px in {FLAGS.size} px), got {FLAGS.tiles_per_image}")
     if FLAGS.size < data.HOLDOUT_MIN_SIDE:
         raise UsageError(f"--size must be at least {data.HOLDOUT_MIN_SIDE} for the holdout split, got {FLAGS.size}")
     for name in ("steps", "eval_every", "text_images", "validation_text_images"):
@@ -87,35 +96,56 @@ def checked_flags():
     return out, seeds, sigmas, scales
 
 
+def image_tiles(set_name, part, name):
+    """(image, [(tile index or None, its pixels, its origin or None)]) of one set image: the whole image, or
+    --tiles_per_image tiles of --tile pixels at positions drawn from a seed of the image's name."""
+    image = datasets.load(set_name, part, name, FLAGS.size)
+    if not FLAGS.tile:
+        return image, [(None, image, None)]
+    seed = zlib.crc32(f"{set_name}/{part}/{name}".encode())
+    origins = tiles.tile_origins(FLAGS.size, FLAGS.size, FLAGS.tile, FLAGS.tiles_per_image, seed)
+    return image, [(t, piece, origin.tolist()) for t, (piece, origin) in
+                   enumerate(zip(tiles.cut(image, origins, FLAGS.tile), origins))]
+
+
 def train_image(out, phase, set_name, part, name, specs, config):
-    """Rows of ``specs`` on one image (holdout split): stored ones from units/, the others trained and stored.
+    """Rows of ``specs`` on one image (holdout split), one per model and tile: stored ones from units/, the
+    others trained (every tile a signal of its own, many in one stack) and stored.
 
     Returns:
-      (rows in ``specs`` order, seconds spent, number of models trained).
+      (rows in ``specs`` order, tile by tile, seconds spent, number of models trained).
     """
     path = out / "units" / f"{phase}-{set_name}-{name}.json"
     stored = {protocol.row_key(row): row for row in (rundir.load_json(path) if path.is_file() else [])}
-    missing = [spec for spec in specs if protocol.spec_key(spec) not in stored]
+    image, pieces = image_tiles(set_name, part, name)
+    wanted = [(spec, t) for spec in specs for t, _, _ in pieces]
+    missing = [(spec, t) for spec, t in wanted if protocol.spec_key(spec, t) not in stored]
     started = time.perf_counter()
     if missing:
-        image = datasets.load(set_name, part, name, FLAGS.size)
-        split = data.make_split(image, "holdout")
-        stacks = train.train_sweep(missing, split, config)
-        for row in rundir.model_rows(stacks):
-            row = {**row, "set": set_name, "part": part, "image": name}
+        by_index = {t: (data.make_split(piece, "holdout"), origin) for t, piece, origin in pieces}
+        missing_specs = [spec for spec, _ in missing]
+        stacks = train.train_sweep(missing_specs, [by_index[t][0] for _, t in missing], config)
+        # the stacks hold the models grouped by shape: the model at position j is missing[order[j]]
+        order = [i for group in specs_lib.group_specs(missing_specs, config.max_stack) for i in group]
+        tile_of = [missing[i][1] for i in order]
+        for t, row in zip(tile_of, rundir.model_rows(stacks)):
+            extra = {} if t is None else {"tile": t, "origin": by_index[t][1], "tile_size": FLAGS.tile,
+                                          "image_size": FLAGS.size}
+            row = {**row, "set": set_name, "part": part, "image": name, **extra}
             stored[protocol.row_key(row)] = row
         if phase == "test":
-            rundir.write_png(out / "images" / f"{set_name}-{name}.png", image)
+            first, first_tile = pieces[0][1], pieces[0][0]
+            rundir.write_png(out / "images" / f"{set_name}-{name}.png", first)
             first_seed = min(spec.seed for spec in specs)
-            for spec, stack, k in rundir.ordered(stacks):
-                if spec.seed == first_seed:
+            for t, (spec, stack, k) in zip(tile_of, rundir.ordered(stacks)):
+                if spec.seed == first_seed and t == first_tile:
                     variables, matrix = stack.model_variables(k)
-                    prediction = evaluate.render(config, image.shape[-1], spec, variables, matrix, FLAGS.size,
-                                              FLAGS.size)
-                    rundir.write_png(out / "reconstructions" / f"{set_name}-{name}-{spec.name}.png",
-                                      prediction)
+                    side = first.shape[0]
+                    prediction = evaluate.render(config, first.shape[-1], spec, variables, matrix, side, side)
+                    rundir.write_png(out / "reconstructions" / f"{set_name}-{name}-{spec.name}.png", prediction)
         rundir.write_json(path, list(stored.values()))
-    return [stored[protocol.spec_key(spec)] for spec in specs], time.perf_counter() - started, len(missing)
+    rows = [stored[protocol.spec_key(spec, t)] for spec, t in wanted]
+    return rows, time.perf_counter() - started, len(missing)
 
 
 def main(argv):
@@ -130,7 +160,7 @@ def main(argv):
     if FLAGS.overwrite:
         rundir.clear_run(out, OUTPUTS)
     config = state.TrainConfig(steps=FLAGS.steps, eval_every=FLAGS.eval_every, batchnorm=False,
-                               frame_size=FLAGS.size)
+                               frame_size=FLAGS.tile or FLAGS.size)
     started = time.perf_counter()
     previous = rundir.load_json(out / "reproduce.json") if FLAGS.resume else {"wall_s": 0.0, "commands": []}
     previous_s = previous["wall_s"]
@@ -144,9 +174,10 @@ def main(argv):
         set_name, part, FLAGS.text_images if part == "test" else FLAGS.validation_text_images)
         for set_name in FLAGS.sets for part in datasets.PARTS}
     units = sum(len(v) for v in names.values())
+    signal = (f"{FLAGS.tiles_per_image} tiles of {FLAGS.tile} px per image" if FLAGS.tile else "whole images")
     print(f"reproducing Tancik et al. (2020) Table 1 at {FLAGS.size} x {FLAGS.size} px (the paper: "
-          f"{protocol.PAPER_SIZE}); holdout split, training grid Nyquist {FLAGS.size // 4} cycles per image; "
-          f"{FLAGS.steps} steps; {units} images; writing {out}")
+          f"{protocol.PAPER_SIZE}), {signal}; holdout split, training grid Nyquist {(FLAGS.tile or FLAGS.size) // 4} "
+          f"cycles per {'tile' if FLAGS.tile else 'image'}; {FLAGS.steps} steps; {units} images; writing {out}")
     done = 0
     all_rows = []
     for set_name in FLAGS.sets:
@@ -160,7 +191,7 @@ def main(argv):
         choices = protocol.best_choices(search_rows)
         record["choices"][set_name] = choices
         print(f"{set_name}: chose sigma {choices['sigma']:g}, positional scale {choices['positional_scale']:g}")
-        specs = protocol.test_specs(set_name, FLAGS.encodings, seeds, choices, FLAGS.size)
+        specs = protocol.test_specs(set_name, FLAGS.encodings, seeds, choices, FLAGS.tile or FLAGS.size)
         all_rows += search_rows
         for name in names[(set_name, "test")]:
             rows, seconds, trained = train_image(out, "test", set_name, "test", name, specs, config)

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from nerf_toy_jax import encodings, specs as specs_lib
+from nerf_toy_jax import encodings, specs as specs_lib, tiles
 
 # Test PSNR (dB), mean over 16 images each, at 512 x 512 (Tancik et al. 2020, Table 1).
 PAPER = {
@@ -36,16 +36,39 @@ def varied_field(name):
     return SEARCHED.get(name, encodings.get(name).scale_field)
 
 
-def spec_key(spec):
-    """What tells the protocol's models apart: (encoding, its varied parameter, seed, lr)."""
+def spec_key(spec, tile=None):
+    """What tells the protocol's models apart: (encoding, its varied parameter, seed, lr, tile index or None)."""
     field = varied_field(spec.name)
-    return spec.name, None if field is None else float(getattr(spec.encoding, field)), spec.seed, spec.lr
+    return spec.name, None if field is None else float(getattr(spec.encoding, field)), spec.seed, spec.lr, tile
 
 
 def row_key(row):
-    """``spec_key`` of the model a row (``rundir.model_rows``) describes."""
+    """``spec_key`` of the model a row (``rundir.model_rows``, tagged with its tile) describes."""
     field = varied_field(row["encoding"])
-    return row["encoding"], None if field is None else float(row[field]), row["seed"], row["lr"]
+    return row["encoding"], None if field is None else float(row[field]), row["seed"], row["lr"], row.get("tile")
+
+
+def pool_tiles(rows):
+    """Image-level rows: the rows of one image's tiles (same encoding, parameter, seed and lr) become one row
+    whose train and test PSNR come from the mean squared error over all those tiles' pixels
+    (``tiles.pooled_psnr``; every tile has as many pixels); rows without a tile pass through. A model of
+    the image counts as diverged when one of its tiles did."""
+    pooled, members = [], {}
+    for row in rows:
+        if row.get("tile") is None:
+            pooled.append(row)
+        else:
+            members.setdefault((row["set"], row["image"], *row_key(row)[:4]), []).append(row)
+    for group in members.values():
+        alive = [row for row in group if not row["diverged"]]
+        row = {key: value for key, value in group[0].items() if key not in ("tile", "origin", "index")}
+        row["tiles"] = len(group)
+        row["diverged"] = len(alive) < len(group)
+        for name in ("train_psnr", "test_psnr"):
+            values = [10.0 ** (-one[name] / 10.0) for one in alive]
+            row[name] = tiles.pooled_psnr(values, [1] * len(values)) if values else math.nan
+        pooled.append(row)
+    return pooled
 
 
 def search_specs(sigmas, positional_scales, lr=LR):
@@ -64,6 +87,7 @@ def best_choices(rows):
     Returns:
       {"sigma": best sigma, "positional_scale": best scale}; diverged models count as -inf.
     """
+    rows = pool_tiles(rows)
     choices = {}
     for encoding, parameter in SEARCHED.items():
         values = sorted({row[parameter] for row in rows if row["encoding"] == encoding})
@@ -89,6 +113,17 @@ def test_specs(set_name, encoding_names, seeds, choices, size):
                                params=params)
 
 
+def in_units(row, parameter):
+    """A row's searched value as text; for a tile, also per image (sigma 2.5 on a 128-px tile of a 512-px
+    image: "2.5 (10 per image)"). The positional scale is a log2 frequency: + log2(image / tile) per image."""
+    value = row[parameter]
+    if row.get("tile_size") is None:
+        return f"{value:g}"
+    if parameter == "sigma":
+        return f"{value:g} ({tiles.per_image(value, row['tile_size'], row['image_size']):g} per image)"
+    return f"{value:g} ({value + math.log2(row['image_size'] / row['tile_size']):g} per image)"
+
+
 def summary(rows):
     """Per (set, encoding): test and train PSNR mean ± std over all images and seeds, the mean
     over images of the std over seeds, counts, and the paper's number.
@@ -96,6 +131,7 @@ def summary(rows):
     Returns:
       list of dicts in set order, then encoding order of first appearance.
     """
+    rows = pool_tiles(rows)
     table = []
     keys = list(dict.fromkeys((row["set"], row["encoding"]) for row in rows))
     for set_name, encoding in keys:
@@ -109,7 +145,7 @@ def summary(rows):
         table.append({
             "set": set_name, "encoding": encoding,
             "parameter": None if parameter is None else f"{'sigma' if parameter == 'sigma' else 'scale'} "
-                                                         f"{members[0][parameter]:g}",
+                                                         f"{in_units(members[0], parameter)}",
             "lr": members[0]["lr"], "images": len(images), "models": len(members),
             "diverged": len(members) - len(alive),
             "test_psnr": (float(test.mean()), float(test.std())) if len(test) else (math.nan, math.nan),
@@ -137,6 +173,7 @@ def summary_markdown(rows):
 
 def search_markdown(rows):
     """Validation test PSNR (mean over validation images) of every searched value, per set."""
+    rows = pool_tiles(rows)
     lines = ["| set | encoding | value | validation test PSNR (dB) | chosen |", "|---|---|---|---|---|"]
     for set_name in dict.fromkeys(row["set"] for row in rows):
         set_rows = [row for row in rows if row["set"] == set_name]
@@ -146,7 +183,9 @@ def search_markdown(rows):
                 values = [row["test_psnr"] for row in set_rows
                           if row["encoding"] == encoding and row[parameter] == value and not row["diverged"]]
                 mark = "**yes**" if choices.get(parameter) == value else ""
-                lines.append(f"| {set_name} | {encoding} | {parameter.replace('positional_', '')} {value:g} | "
+                example = next(row for row in set_rows if row["encoding"] == encoding and row[parameter] == value)
+                lines.append(f"| {set_name} | {encoding} | {parameter.replace('positional_', '')} "
+                             f"{in_units(example, parameter)} | "
                              f"{np.mean(values) if values else math.nan:.2f} | {mark} |")
     return "\n".join(lines) + "\n"
 

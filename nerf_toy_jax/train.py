@@ -281,15 +281,20 @@ def train_sweep(specs, split, config, on_eval=None):
 
     Args:
       specs: list of ``specs.ModelSpec``.
-      split, config: as for ``train_stack``.
+      split: a ``data.Split`` for every model, or a list of one per spec (``data.signals``).
+      config: as for ``train_stack``.
       on_eval: optional ``on_eval(stack_specs, step, scores)``.
 
     Returns:
       list of ``StackResult``, one per group, in order of first appearance.
     """
+    per_spec = isinstance(split, (list, tuple))
+    if per_spec and len(split) != len(specs):
+        raise ValueError(f"{len(split)} signals for {len(specs)} models")
     results = []
     for indices in specs_lib.group_specs(specs, config.max_stack):
         stack_specs = [specs[i] for i in indices]
+        stack_split = [split[i] for i in indices] if per_spec else split
         callback = None if on_eval is None else functools.partial(on_eval, stack_specs)
-        results.append(train_stack(stack_specs, split, config, callback))
+        results.append(train_stack(stack_specs, stack_split, config, callback))
     return results

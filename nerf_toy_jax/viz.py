@@ -300,7 +300,10 @@ def write_reproduction_figures(out):
     header = (("Command" if len(commands) == 1 else "Commands, in order (each --resume trains only new models)")
               + ": " + ", then ".join(f"`{command}`" for command in commands)
               + f" ({record['wall_s'] / 60:.1f} min in all on {rundir.hardware(record['environment'])}).\n\n"
-              f"{settings['size']} x {settings['size']} px images (the paper: {record['paper_size']}), holdout split, "
+              f"{settings['size']} x {settings['size']} px images (the paper: {record['paper_size']})"
+              + (f", each cut into {settings['tiles_per_image']} tiles of {settings['tile']} px trained as signals of "
+                 "their own (an image's PSNR from the squared error over all its tiles' pixels)"
+                 if settings.get("tile") else "") + ", holdout split, "
               f"{settings['steps']} steps; test PSNR is the mean ± std over every test image and seed; "
               "seed std is the mean over images of the std over seeds.\n\n")
     orderings = "".join(

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 
 from nerf_toy_jax import protocol
 
@@ -56,3 +57,19 @@ def test_summary_statistics_and_ordering():
     assert not protocol.ordering_holds(rows, "natural", order=("gaussian", "none"))
     table = protocol.summary_markdown(rows)
     assert "| natural | none |" in table and "19.32" in table and "(1 diverged)" in table
+
+
+def test_tiles_pool_into_one_row_per_image_from_their_squared_errors():
+    tile_rows = [{**row("text", "gaussian", "a", 0, psnr, train=30.0 + t, sigma=2.0), "tile": t, "origin": [0, 8 * t],
+                  "tile_size": 64, "image_size": 512} for t, psnr in enumerate((20.0, 30.0))]
+    untiled = row("text", "none", "a", 0, 17.0)
+    pooled = protocol.pool_tiles(tile_rows + [untiled])
+    assert pooled[0] is untiled and len(pooled) == 2
+    image = pooled[1]
+    assert image["tiles"] == 2 and "tile" not in image and not image["diverged"]
+    assert image["test_psnr"] == pytest.approx(-10 * np.log10((1e-2 + 1e-3) / 2))  # MSE 1e-2 and 1e-3, pooled
+    assert image["train_psnr"] == pytest.approx(-10 * np.log10((10 ** -3.0 + 10 ** -3.1) / 2))
+    assert protocol.in_units(image, "sigma") == "2 (16 per image)"
+    assert protocol.in_units({**image, "positional_scale": 3.0}, "positional_scale") == "3 (6 per image)"
+    diverged = protocol.pool_tiles([tile_rows[0], {**tile_rows[1], "diverged": True}])[0]
+    assert diverged["diverged"] and diverged["test_psnr"] == pytest.approx(20.0)

@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -104,3 +105,24 @@ def test_figures_program_redraws_a_reproduction(reproduction):
     completed = run("figures", f"--runs={out}")
     assert completed.returncode == 0, completed.stderr
     assert (out / "table.md").read_bytes() == table and (out / "reconstructions.png").stat().st_size > 0
+
+
+def test_reproduce_on_tiles_pools_each_images_tiles(tmp_path):
+    out = tmp_path / "tiled"
+    args = [arg for arg in REPRODUCE if not arg.startswith(("--size", "--text_images"))]
+    completed = run("reproduce", *args, "--size=32", "--tile=8", "--tiles_per_image=3", "--text_images=1",
+                    f"--out={out}")
+    assert completed.returncode == 0, completed.stderr
+    rows = json.loads((out / "rows.json").read_text())
+    test = [row for row in rows if row["part"] == "test"]
+    assert sorted((row["encoding"], row["tile"]) for row in test) == [(e, t) for e in ("gaussian", "none")
+                                                                      for t in range(3)]
+    origins = {tuple(row["origin"]) for row in test}
+    assert len(origins) == 3 and all(0 <= r <= 24 and 0 <= c <= 24 and r % 8 == c % 8 == 0 for r, c in origins)
+    none = [row["test_psnr"] for row in test if row["encoding"] == "none"]
+    pooled = -10 * np.log10(np.mean([10 ** (-psnr / 10) for psnr in none]))
+    table = (out / "table.md").read_text()
+    assert f"| text | none |  | 0.001 | 1 x 1 | {pooled:.2f} ± 0.00 |" in table
+    assert "tiles of 8 px" in table and "per image)" in (out / "search.md").read_text()
+    bad = run("reproduce", *args, "--size=32", "--tile=8", "--tiles_per_image=17", f"--out={tmp_path / 'bad'}")
+    assert bad.returncode == 2 and "--tiles_per_image must be between 1 and 16" in bad.stderr
