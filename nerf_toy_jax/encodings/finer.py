@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from nerf_toy_jax import model
-from nerf_toy_jax.encodings import base
+from nerf_toy_jax.encodings import base, siren
 
 
 def finer_activation(z, omega):
@@ -24,28 +24,12 @@ def finer_activation(z, omega):
     return jnp.sin(omega * (jax.lax.stop_gradient(jnp.abs(z)) + 1.0) * z)
 
 
-class FinerNetwork(nn.Module):
+class FinerNetwork(siren.SirenNetwork):
     """``depth`` Dense layers: FINER activations, then a linear output mapped to colour ``(y + 1) / 2``.
 
-    Initialisation as SIREN's (first layer W ~ U(-1/n, 1/n), hidden and last
-    W ~ U(-sqrt(6/n)/30, sqrt(6/n)/30)), except the first layer's biases,
-    U(-k, k).
-
-    Attributes:
-      depth: Dense layers in all, >= 2.
-      width: hidden units.
-      channels: output channels C.
-      hidden_omega: omega of the hidden layers.
-      dtype, precision: compute dtype and matmul precision of the layers after the first (see ``model.MLP``).
+    SIREN's network and attributes (``siren.SirenNetwork``) with FINER's
+    activation, and the first layer's biases U(-k, k) instead of SIREN's.
     """
-
-    depth: int = 4
-    width: int = 256
-    channels: int = 3
-    hidden_omega: float = 30.0
-    dtype: str = "float32"
-    precision: str = "default"
-    batchnorm = False
 
     def inputs(self, coords, matrix):
         """(coords [N, d], (omega_0, k) [N, 2] from ``matrix`` [2]): per point, so that a minibatch is a
