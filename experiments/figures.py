@@ -10,7 +10,8 @@ every arm's folder, then arms.md and arms.png), reproduce.json
 (reproduce.py: table.md, search.md, reconstructions.png) or ntk.json (ntk.py:
 ntk.png, spectrum.md). Without --runs,
 everything under --root is redrawn, benchmark*.json and time_to_quality.json
-(benchmark.py) too, and then every table block of --documents is rewritten
+(benchmark.py) too, the resolution study from the reproductions at several
+sizes (--resolution: resolution.md, resolution_<set>.png), and then every table block of --documents is rewritten
 from the file it names (``nerf_toy_jax.doctables``): the README's tables are
 copies of committed result files, and a test keeps them so.
 """
@@ -28,6 +29,10 @@ flags.DEFINE_string("root", "results", "Where to look for result folders when --
 flags.DEFINE_list("documents", ["README.md", "docs/results.md", "docs/performance.md"],
                   "Markdown files whose table blocks are rewritten from the result files "
                   "they name, when --runs is empty.")
+flags.DEFINE_list("resolution", ["reproduce_32", "reproduce_64", "reproduce_128", "reproduce_256_tiles64",
+                                  "reproduce_tiles64"],
+                  "Reproduction folders under --root, in order of resolution, that make the resolution study "
+                  "(resolution.md, resolution_<set>.png), when --runs is empty; absent ones are left out.")
 FLAGS = flags.FLAGS
 
 REDRAW = {
@@ -71,6 +76,10 @@ def main(argv):
             rundir.write_text(root / "time_to_quality.md", speed.quality_markdown(report))
             viz.time_to_quality_png(root / "time_to_quality.png", report)
             print(f"redrew {root / 'time_to_quality.md'} and .png")
+        rungs = [name for name in FLAGS.resolution if (root / name / "rows.json").is_file()]
+        if rungs:
+            viz.write_resolution_figures(root, rungs)
+            print(f"redrew {root / 'resolution.md'} and its figures from {', '.join(rungs)}")
         for document in map(pathlib.Path, FLAGS.documents):
             text = document.read_text()
             filled = doctables.fill(text, ".")

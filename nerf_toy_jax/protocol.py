@@ -29,6 +29,7 @@ LR = 1e-3
 HIGH_LR = {"natural": {"none": 1e-2, "basic": 1e-2}, "text": {}}
 MAPPING_SIZE = 256
 SEARCHED = {"gaussian": "sigma", "positional": "positional_scale"}
+_ENCODING_OF = {parameter: name for name, parameter in SEARCHED.items()}
 
 
 def varied_field(name):
@@ -113,15 +114,41 @@ def test_specs(set_name, encoding_names, seeds, choices, size):
                                params=params)
 
 
+def per_image(row, parameter):
+    """A row's searched value in the units of its whole image: sigma in cycles per image, the positional scale
+    (a log2 frequency) plus log2(image / tile); a row of a whole image keeps its value."""
+    value = row[parameter]
+    if row.get("tile_size") is None:
+        return value
+    if parameter == "sigma":
+        return tiles.per_image(value, row["tile_size"], row["image_size"])
+    return value + math.log2(row["image_size"] / row["tile_size"])
+
+
 def in_units(row, parameter):
     """A row's searched value as text; for a tile, also per image (sigma 2.5 on a 128-px tile of a 512-px
     image: "2.5 (10 per image)"). The positional scale is a log2 frequency: + log2(image / tile) per image."""
-    value = row[parameter]
     if row.get("tile_size") is None:
-        return f"{value:g}"
-    if parameter == "sigma":
-        return f"{value:g} ({tiles.per_image(value, row['tile_size'], row['image_size']):g} per image)"
-    return f"{value:g} ({value + math.log2(row['image_size'] / row['tile_size']):g} per image)"
+        return f"{row[parameter]:g}"
+    return f"{row[parameter]:g} ({per_image(row, parameter):g} per image)"
+
+
+def grids(rows):
+    """Where each searched value of one set's search rows lies in its grid.
+
+    Returns:
+      {parameter: (chosen value, lowest, highest searched)} for every searched parameter present.
+    """
+    found = {}
+    for parameter, chosen in best_choices(rows).items():
+        values = [row[parameter] for row in rows if row["encoding"] == _ENCODING_OF[parameter]]
+        found[parameter] = (chosen, min(values), max(values))
+    return found
+
+
+def bracketed(chosen, lowest, highest):
+    """Whether a grid search's best value lies inside its grid, so that the grid brackets the optimum."""
+    return lowest < chosen < highest
 
 
 def summary(rows):
@@ -187,7 +214,14 @@ def search_markdown(rows):
                 lines.append(f"| {set_name} | {encoding} | {parameter.replace('positional_', '')} "
                              f"{in_units(example, parameter)} | "
                              f"{np.mean(values) if values else math.nan:.2f} | {mark} |")
-    return "\n".join(lines) + "\n"
+    notes = []
+    for set_name in dict.fromkeys(row["set"] for row in rows):
+        for parameter, (chosen, lowest, highest) in grids([row for row in rows if row["set"] == set_name]).items():
+            where = ("inside the grid" if bracketed(chosen, lowest, highest) else
+                     f"at the grid's {'lower' if chosen == lowest else 'upper'} edge: the optimum may lie beyond it")
+            notes.append(f"- {set_name}: {parameter.replace('_', ' ')} {chosen:g} lies {where} "
+                         f"({lowest:g} to {highest:g})\n")
+    return "\n".join(lines) + "\n\n" + "".join(notes)
 
 
 def ordering_holds(rows, set_name, order=("none", "basic", "positional", "gaussian")):
@@ -195,3 +229,70 @@ def ordering_holds(rows, set_name, order=("none", "basic", "positional", "gaussi
     means = {entry["encoding"]: entry["test_psnr"][0] for entry in summary(rows) if entry["set"] == set_name}
     present = [means[name] for name in order if name in means]
     return all(a < b for a, b in zip(present[:-1], present[1:]))
+
+
+def resolution_rung(record, rows):
+    """One rung of the resolution study: an ``experiments.reproduce`` folder summarised per image set.
+
+    Args:
+      record, rows: the folder's reproduce.json and rows.json.
+
+    Returns:
+      {"size": image side (px), "tile": tile side (px) or None, "seeds": test seeds, "commands": [str],
+       "wall_s": float, "sets": {set: {"psnr": {encoding: (mean, std) of test PSNR over images and seeds},
+       "ordering": whether the paper's ordering holds, and for "sigma" and "positional_scale": (chosen,
+       lowest, highest searched), each in the units of the whole image (``per_image``)}}}.
+    """
+    settings = record["settings"]
+    test = [row for row in rows if row["part"] == "test"]
+    sets = {}
+    for set_name in dict.fromkeys(row["set"] for row in test):
+        search = [row for row in rows if row["part"] != "test" and row["set"] == set_name]
+        entry = {"psnr": {item["encoding"]: item["test_psnr"] for item in summary(test) if item["set"] == set_name},
+                 "ordering": ordering_holds(test, set_name)}
+        for parameter, values in grids(search).items():
+            example = next(row for row in search if row["encoding"] == _ENCODING_OF[parameter])
+            entry[parameter] = tuple(per_image({**example, parameter: value}, parameter) for value in values)
+        sets[set_name] = entry
+    return {"size": settings["size"], "tile": settings.get("tile") or None,
+            "seeds": len({row["seed"] for row in test}), "commands": record["commands"], "wall_s": record["wall_s"],
+            "sets": sets}
+
+
+def resolution_markdown(rungs, folders):
+    """The resolution study as Markdown: per set and rung, the chosen values per image with their grids and
+    each encoding's test PSNR; then the rungs' folders, commands and wall times.
+
+    Args:
+      rungs: ``resolution_rung`` of each folder, in order of resolution.
+      folders: the rungs' folder names.
+    """
+    names = list(dict.fromkeys(name for rung in rungs for entry in rung["sets"].values() for name in entry["psnr"]))
+    lines = ["| set | image (px) | trained as | seeds | sigma per image (grid) | positional scale per image (grid) | "
+             + " | ".join(f"{name} (dB)" for name in names) + " | paper's ordering |",
+             "|---|---|---|---|---|---|" + "---|" * len(names) + "---|"]
+
+    def searched(values):
+        chosen, lowest, highest = values
+        return f"{chosen:.3g} ({lowest:.3g}–{highest:.3g}{'' if bracketed(*values) else ', at an edge'})"
+
+    for set_name in dict.fromkeys(name for rung in rungs for name in rung["sets"]):
+        for rung in rungs:
+            entry = rung["sets"].get(set_name)
+            if entry is None:
+                continue
+            cells = [f"{entry['psnr'][name][0]:.2f} ± {entry['psnr'][name][1]:.2f}" if name in entry["psnr"] else ""
+                     for name in names]
+            lines.append(f"| {set_name} | {rung['size']} | {_trained_as(rung)} | {rung['seeds']} | "
+                         f"{searched(entry['sigma'])} | {searched(entry['positional_scale'])} | "
+                         + " | ".join(cells) + f" | {'holds' if entry['ordering'] else 'does not hold'} |")
+    lines += ["", "| image (px) | trained as | folder | command | wall time (min) |", "|---|---|---|---|---|"]
+    for rung, folder in zip(rungs, folders):
+        lines.append(f"| {rung['size']} | {_trained_as(rung)} | {folder} | "
+                     + ", then ".join(f"`{command}`" for command in rung["commands"])
+                     + f" | {rung['wall_s'] / 60:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _trained_as(rung):
+    return "whole" if rung["tile"] is None else f"tiles of {rung['tile']} px"

@@ -9,6 +9,7 @@ import pathlib
 
 import imageio.v3 as iio
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -328,6 +329,76 @@ def write_reproduction_figures(out):
                             f"test PSNR {row['test_psnr']:.2f} dB")
     image_grid_png(out / "reconstructions.png", images, captions, columns=1 + len(names),
                    title=f"test-image reconstructions at {settings['size']} px (seed {first_seed})")
+
+
+def write_resolution_figures(root, folders):
+    """The resolution study from ``experiments.reproduce`` folders under ``root``: resolution.md and one
+    resolution_<set>.png per image set, in ``root``.
+
+    Args:
+      folders: names of the folders, in order of resolution.
+    """
+    root = pathlib.Path(root)
+    rungs = [protocol.resolution_rung(rundir.load_json(root / folder / "reproduce.json"),
+                                      rundir.load_json(root / folder / "rows.json")) for folder in folders]
+    rundir.write_text(root / "resolution.md", "Made by `python -m experiments.figures` from the folders below, "
+                      "each made by its command; test PSNR is the mean ± std over the test images and seeds; "
+                      "sigma and the positional scale in the units of the whole image.\n\n"
+                      + protocol.resolution_markdown(rungs, folders))
+    for set_name in dict.fromkeys(name for rung in rungs for name in rung["sets"]):
+        resolution_png(root / f"resolution_{set_name}.png", rungs, set_name)
+
+
+def resolution_png(path, rungs, set_name):
+    """The resolution study of one image set: test PSNR of each encoding (mean over images and seeds; the
+    spread across images, several dB, is in resolution.md; the paper's 512-px numbers as stars), then the chosen sigma and positional scale per image, each with the
+    span of its searched grid and the line of proportion to resolution through the paper's choice.
+
+    Args:
+      rungs: ``protocol.resolution_rung`` of each folder, in order of resolution; rungs without the set are
+        left out.
+    """
+    rungs = [rung for rung in rungs if set_name in rung["sets"]]
+    sizes = np.asarray([rung["size"] for rung in rungs], float)
+    ticks = [f"{rung['size']}" + ("" if rung["tile"] is None else f"\ntiles {rung['tile']}") for rung in rungs]
+    figure, axes = plt.subplots(1, 3, figsize=(17, 4.6))
+    names = list(dict.fromkeys(name for rung in rungs for name in rung["sets"][set_name]["psnr"]))
+    colours = {name: f"C{i}" for i, name in enumerate(names)}
+    for name in names:
+        present = [(size, rung["sets"][set_name]["psnr"][name]) for size, rung in zip(sizes, rungs)
+                   if name in rung["sets"][set_name]["psnr"]]
+        axes[0].plot([size for size, _ in present], [mean for _, (mean, _) in present], "-o", ms=4,
+                     color=colours[name], label=name)
+        if name in protocol.PAPER[set_name]:
+            axes[0].plot(protocol.PAPER_SIZE * 1.08, protocol.PAPER[set_name][name], "*", ms=11,
+                         color=colours[name])
+    axes[0].set(ylabel="test PSNR (dB)", title=f"{set_name}: mean test PSNR at the searched scales (stars: paper)")
+    paper = protocol.PAPER_CHOICES[set_name]
+    span = np.geomspace(sizes.min(), protocol.PAPER_SIZE, 50)
+    for axis, parameter, reference, label in (
+            (axes[1], "sigma", paper["sigma"] * span / protocol.PAPER_SIZE, "sigma (cycles per image)"),
+            (axes[2], "positional_scale", paper["positional_scale"] + np.log2(span / protocol.PAPER_SIZE),
+             "positional scale per image (log2 frequency)")):
+        chosen, lowest, highest = np.asarray([rung["sets"][set_name][parameter] for rung in rungs]).T
+        axis.errorbar(sizes, chosen, [chosen - lowest, highest - chosen], fmt="o", ms=6, capsize=4, color="k",
+                      label="chosen (bar: searched grid)")
+        axis.plot(span, reference, "--", color="grey",
+                  label=f"{'in proportion to' if parameter == 'sigma' else '+ log2 of'} resolution")
+        axis.plot(protocol.PAPER_SIZE * 1.08, paper[parameter], "*", ms=11, color="grey",
+                  label=f"paper: {paper[parameter]:g} at {protocol.PAPER_SIZE} px")
+        axis.set(ylabel=label, yscale="log" if parameter == "sigma" else "linear",
+                 title=f"{set_name}: chosen {parameter.replace('_', ' ')} against resolution")
+        axis.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    if protocol.PAPER_SIZE not in sizes:
+        sizes, ticks = np.append(sizes, protocol.PAPER_SIZE), ticks + ["paper\n512"]
+    for axis in axes:
+        axis.set_xscale("log", base=2)
+        axis.set_xticks(sizes, ticks)
+        axis.minorticks_off()
+        axis.set_xlabel("image side (px)")
+        axis.grid(alpha=0.3, which="both")
+        axis.legend(fontsize=8)
+    _save(figure, path)
 
 
 NTK_INDICES = (2, 10, 50, 100, 200)  # eigenvalues, counted from 1, that the NTK table reports

@@ -73,3 +73,46 @@ def test_tiles_pool_into_one_row_per_image_from_their_squared_errors():
     assert protocol.in_units({**image, "positional_scale": 3.0}, "positional_scale") == "3 (6 per image)"
     diverged = protocol.pool_tiles([tile_rows[0], {**tile_rows[1], "diverged": True}])[0]
     assert diverged["diverged"] and diverged["test_psnr"] == pytest.approx(20.0)
+
+
+def search_rows(set_name, best_sigma, best_scale, tile_size=None, image_size=None):
+    """Search rows of two images whose test PSNR peaks at the given values of the grids (1, 2, 4) and (2, 3, 4)."""
+    extra = {} if tile_size is None else {"tile": 0, "tile_size": tile_size, "image_size": image_size}
+    rows = [{**row(set_name, "gaussian", image, 0, 30.0 - abs(np.log2(sigma / best_sigma)), sigma=sigma), **extra}
+            for image in "ab" for sigma in (1.0, 2.0, 4.0)]
+    rows += [{**row(set_name, "positional", image, 0, 30.0 - abs(scale - best_scale), scale=scale), **extra}
+             for image in "ab" for scale in (2.0, 3.0, 4.0)]
+    return [{**one, "part": "validation"} for one in rows]
+
+
+def test_grids_say_whether_the_search_brackets_its_optimum():
+    inside = protocol.grids(search_rows("text", 2.0, 3.0))
+    assert inside == {"sigma": (2.0, 1.0, 4.0), "positional_scale": (3.0, 2.0, 4.0)}
+    assert all(protocol.bracketed(*values) for values in inside.values())
+    edge = protocol.grids(search_rows("text", 4.0, 2.0))
+    assert not protocol.bracketed(*edge["sigma"]) and not protocol.bracketed(*edge["positional_scale"])
+    notes = protocol.search_markdown(search_rows("text", 4.0, 3.0))
+    assert "- text: sigma 4 lies at the grid's upper edge: the optimum may lie beyond it (1 to 4)" in notes
+    assert "- text: positional scale 3 lies inside the grid (2 to 4)" in notes
+
+
+def test_a_resolution_rung_gives_choices_per_image_and_the_test_table():
+    tiled = search_rows("natural", 2.0, 3.0, tile_size=64, image_size=512)
+    tests = [{**row("natural", name, image, 0, psnr + bonus, sigma=2.0, scale=3.0), "part": "test"}
+             for name, psnr in (("none", 20.0), ("basic", 21.0), ("positional", 23.0), ("gaussian", 24.0))
+             for image, bonus in (("a", 0.0), ("b", 2.0))]
+    record = {"settings": {"size": 512, "tile": 64}, "commands": ["python -m experiments.reproduce --tile=64"],
+              "wall_s": 600.0}
+    rung = protocol.resolution_rung(record, tiled + tests)
+    entry = rung["sets"]["natural"]
+    assert (rung["size"], rung["tile"], rung["seeds"]) == (512, 64, 1)
+    assert entry["sigma"] == (16.0, 8.0, 32.0)  # x 512 / 64 cycles per image
+    assert entry["positional_scale"] == (6.0, 5.0, 7.0)  # + log2(512 / 64)
+    assert entry["psnr"]["gaussian"] == (25.0, 1.0) and entry["ordering"]
+    whole = protocol.resolution_rung({**record, "settings": {"size": 64, "tile": 0}},
+                                     search_rows("natural", 4.0, 2.0) + tests)
+    assert whole["tile"] is None and whole["sets"]["natural"]["sigma"] == (4.0, 1.0, 4.0)
+    table = protocol.resolution_markdown([whole, rung], ["reproduce_64", "reproduce_tiles64"])
+    assert "| natural | 64 | whole | 1 | 4 (1–4, at an edge) | 2 (2–4, at an edge) | 21.00 ± 1.00 |" in table
+    assert "| natural | 512 | tiles of 64 px | 1 | 16 (8–32) | 6 (5–7) |" in table
+    assert "| 512 | tiles of 64 px | reproduce_tiles64 | `python -m experiments.reproduce --tile=64` | 10.0 |" in table

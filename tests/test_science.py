@@ -107,7 +107,7 @@ def test_figures_program_redraws_a_reproduction(reproduction):
     assert (out / "table.md").read_bytes() == table and (out / "reconstructions.png").stat().st_size > 0
 
 
-def test_reproduce_on_tiles_pools_each_images_tiles(tmp_path):
+def test_reproduce_on_tiles_pools_each_images_tiles(reproduction, tmp_path):
     out = tmp_path / "tiled"
     args = [arg for arg in REPRODUCE if not arg.startswith(("--size", "--text_images"))]
     completed = run("reproduce", *args, "--size=32", "--tile=8", "--tiles_per_image=3", "--text_images=1",
@@ -126,3 +126,11 @@ def test_reproduce_on_tiles_pools_each_images_tiles(tmp_path):
     assert "tiles of 8 px" in table and "per image)" in (out / "search.md").read_text()
     bad = run("reproduce", *args, "--size=32", "--tile=8", "--tiles_per_image=17", f"--out={tmp_path / 'bad'}")
     assert bad.returncode == 2 and "--tiles_per_image must be between 1 and 16" in bad.stderr
+    shutil.copytree(reproduction[0], tmp_path / "whole")
+    study = run("figures", f"--root={tmp_path}", "--resolution=whole,tiled,absent", "--documents=")
+    assert study.returncode == 0, study.stderr
+    table = (tmp_path / "resolution.md").read_text()
+    assert "| text | 8 | whole | 1 |" in table and "| text | 32 | tiles of 8 px | 1 |" in table
+    assert "| 32 | tiles of 8 px | tiled | `python -m experiments.reproduce" in table
+    with Image.open(tmp_path / "resolution_text.png") as picture:
+        assert picture.size[0] > 3 * 300  # three panels
