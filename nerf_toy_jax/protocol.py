@@ -29,6 +29,7 @@ LR = 1e-3
 HIGH_LR = {"natural": {"none": 1e-2, "basic": 1e-2}, "text": {}}
 MAPPING_SIZE = 256
 SEARCHED = {"gaussian": "sigma", "positional": "positional_scale"}
+LR_SEARCHED = ("none", "basic")  # the encodings whose learning rate the paper set per image set
 _ENCODING_OF = {parameter: name for name, parameter in SEARCHED.items()}
 
 
@@ -72,11 +73,25 @@ def pool_tiles(rows):
     return pooled
 
 
-def search_specs(sigmas, positional_scales, lr=LR):
-    """The validation grid: Gaussian at every sigma and positional at every scale, seed 0."""
+def search_specs(sigmas, positional_scales, lrs=(), lr=LR):
+    """The validation grid, seed 0: Gaussian at every sigma and positional at every scale (at ``lr``), and
+    no mapping and basic at every learning rate of ``lrs`` (none: the paper's fixed rates)."""
     return ([specs_lib.make_spec("gaussian", 0, lr, sigma=float(s), mapping_size=MAPPING_SIZE) for s in sigmas]
             + [specs_lib.make_spec("positional", 0, lr, positional_freqs=MAPPING_SIZE // 2, positional_scale=float(s))
-               for s in positional_scales])
+               for s in positional_scales]
+            + [specs_lib.make_spec(name, 0, float(rate)) for name in LR_SEARCHED for rate in lrs])
+
+
+def _best(rows, encoding, value_of):
+    """The value (``value_of(row)``) of ``encoding``'s rows with the best mean test PSNR over the rows that
+    share it; diverged models count as -inf. None when ``encoding`` has no rows."""
+    members = [row for row in rows if row["encoding"] == encoding]
+    values = sorted({value_of(row) for row in members})
+    if not values:
+        return None
+    means = [np.mean([-math.inf if row["diverged"] else row["test_psnr"] for row in members
+                      if value_of(row) == value]) for value in values]
+    return values[int(np.argmax(means))]
 
 
 def best_choices(rows):
@@ -86,22 +101,20 @@ def best_choices(rows):
       rows: search rows of one image set.
 
     Returns:
-      {"sigma": best sigma, "positional_scale": best scale}; diverged models count as -inf.
+      {"sigma": best sigma, "positional_scale": best scale}, and "lr": {encoding: best rate} of no mapping
+      and basic where their rates were searched; diverged models count as -inf.
     """
     rows = pool_tiles(rows)
-    choices = {}
-    for encoding, parameter in SEARCHED.items():
-        values = sorted({row[parameter] for row in rows if row["encoding"] == encoding})
-        if not values:
-            continue
-        means = [np.mean([-math.inf if row["diverged"] else row["test_psnr"] for row in rows
-                          if row["encoding"] == encoding and row[parameter] == value]) for value in values]
-        choices[parameter] = values[int(np.argmax(means))]
-    return choices
+    choices = {parameter: _best(rows, encoding, lambda row: row[parameter]) for encoding, parameter in SEARCHED.items()}
+    rates = {name: _best(rows, name, lambda row: row["lr"]) for name in LR_SEARCHED}
+    if any(rate is not None for rate in rates.values()):
+        choices["lr"] = {name: rate for name, rate in rates.items() if rate is not None}
+    return {key: value for key, value in choices.items() if value is not None}
 
 
 def test_specs(set_name, encoding_names, seeds, choices, size):
-    """The test models of one set: every encoding x seed, with the searched choices and the paper's lrs.
+    """The test models of one set: every encoding x seed, with the searched choices and the paper's lrs
+    (no mapping and basic at their searched rates where ``choices`` holds them).
 
     Every other encoding takes its ``default_lr`` (the paper's 1e-3 for its
     four, the published ones for the later designs); the hash grid's finest resolution is the image side ``size``.
@@ -110,8 +123,8 @@ def test_specs(set_name, encoding_names, seeds, choices, size):
               "positional_freqs": MAPPING_SIZE // 2,
               "positional_scale": choices.get("positional_scale", PAPER_CHOICES[set_name]["positional_scale"]),
               "hashgrid_finest": float(size)}
-    return specs_lib.make_grid(encoding_names, seeds=[int(seed) for seed in seeds], lrs=HIGH_LR[set_name],
-                               params=params)
+    return specs_lib.make_grid(encoding_names, seeds=[int(seed) for seed in seeds],
+                               lrs={**HIGH_LR[set_name], **choices.get("lr", {})}, params=params)
 
 
 def per_image(row, parameter):
@@ -141,6 +154,8 @@ def grids(rows):
     """
     found = {}
     for parameter, chosen in best_choices(rows).items():
+        if parameter not in _ENCODING_OF:
+            continue
         values = [row[parameter] for row in rows if row["encoding"] == _ENCODING_OF[parameter]]
         found[parameter] = (chosen, min(values), max(values))
     return found
@@ -214,6 +229,12 @@ def search_markdown(rows):
                 lines.append(f"| {set_name} | {encoding} | {parameter.replace('positional_', '')} "
                              f"{in_units(example, parameter)} | "
                              f"{np.mean(values) if values else math.nan:.2f} | {mark} |")
+        for encoding, chosen in choices.get("lr", {}).items():
+            for rate in sorted({row["lr"] for row in set_rows if row["encoding"] == encoding}):
+                values = [row["test_psnr"] for row in set_rows
+                          if row["encoding"] == encoding and row["lr"] == rate and not row["diverged"]]
+                lines.append(f"| {set_name} | {encoding} | lr {rate:g} | {np.mean(values) if values else math.nan:.2f} "
+                             f"| {'**yes**' if rate == chosen else ''} |")
     notes = []
     for set_name in dict.fromkeys(row["set"] for row in rows):
         for parameter, (chosen, lowest, highest) in grids([row for row in rows if row["set"] == set_name]).items():

@@ -21,6 +21,12 @@ def test_best_choices_take_the_best_mean_over_images_and_skip_diverged():
                                                                    diverged=True),
             row("text", "positional", "a", 0, 22.0, scale=3.0), row("text", "positional", "a", 0, 21.0, scale=5.0)]
     assert protocol.best_choices(rows) == {"sigma": 1.0, "positional_scale": 3.0}
+    rates = [row("text", "basic", image, 0, test, lr=lr) for image, lr, test in
+             (("a", 1e-2, 9.0), ("b", 1e-2, 30.0), ("a", 1e-3, 22.0), ("b", 1e-3, 24.0))]  # 1e-2 collapsed on a
+    rates.append(row("text", "none", "a", 0, 20.0, lr=1e-2))
+    assert protocol.best_choices(rows + rates)["lr"] == {"none": 1e-2, "basic": 1e-3}
+    table = protocol.search_markdown(rows + rates)
+    assert "| text | basic | lr 0.001 | 23.00 | **yes** |" in table and "| text | basic | lr 0.01 | 19.50 |  |" in table
 
 
 def test_search_and_test_specs_follow_the_paper():
@@ -29,6 +35,11 @@ def test_search_and_test_specs_follow_the_paper():
         ("gaussian", {"sigma": 1.0, "mapping_size": 256}, 0), ("gaussian", {"sigma": 2.0, "mapping_size": 256}, 0),
         ("positional", {"positional_freqs": 128, "positional_scale": 3.0}, 0)]
     assert all(s.stack_key == ("fourier", 256) for s in search)  # m = 256; positional: 128 frequencies per axis
+    rates = protocol.search_specs([1], [3], lrs=[1e-3, 1e-2])[2:]
+    assert [(s.name, s.lr, s.seed) for s in rates] == [("none", 1e-3, 0), ("none", 1e-2, 0), ("basic", 1e-3, 0),
+                                                        ("basic", 1e-2, 0)]
+    searched = protocol.test_specs("natural", ["none", "basic", "gaussian"], [0], {"lr": {"basic": 1e-3}}, 64)
+    assert [s.lr for s in searched] == [1e-2, 1e-3, 1e-3]  # none keeps the paper's rate, basic takes its search
     natural = protocol.test_specs("natural", ["none", "basic", "positional", "gaussian"], [0, 1],
                                   {"sigma": 2.0, "positional_scale": 3.0}, 64)
     assert [(s.name, s.seed, s.lr) for s in natural] == [

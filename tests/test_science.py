@@ -67,6 +67,7 @@ def test_reproduce_resume_trains_only_new_models(reproduction, tmp_path):
     (["--encodings=none,wavelet"], "unknown encoding 'wavelet'"),
     (["--size=2"], "--size must be at least 4"),
     (["--sigmas=0,1"], "--sigmas must be positive"),
+    (["--lrs=0.01,0"], "--lrs must be positive"),
     (["--steps=0"], "--steps must be positive"),
 ])
 def test_reproduce_bad_flags_exit_2_before_compute(tmp_path, args, message):
@@ -111,7 +112,7 @@ def test_reproduce_on_tiles_pools_each_images_tiles(reproduction, tmp_path):
     out = tmp_path / "tiled"
     args = [arg for arg in REPRODUCE if not arg.startswith(("--size", "--text_images"))]
     completed = run("reproduce", *args, "--size=32", "--tile=8", "--tiles_per_image=3", "--text_images=1",
-                    f"--out={out}")
+                    "--lrs=0.001,0.01", f"--out={out}")
     assert completed.returncode == 0, completed.stderr
     rows = json.loads((out / "rows.json").read_text())
     test = [row for row in rows if row["part"] == "test"]
@@ -123,7 +124,10 @@ def test_reproduce_on_tiles_pools_each_images_tiles(reproduction, tmp_path):
     pooled = -10 * np.log10(np.mean([10 ** (-psnr / 10) for psnr in none]))
     table = (out / "table.md").read_text()
     assert f"| text | none |  | 0.001 | 1 x 1 | {pooled:.2f} ± 0.00 |" in table
-    assert "tiles of 8 px" in table and "per image)" in (out / "search.md").read_text()
+    search = (out / "search.md").read_text()
+    assert "tiles of 8 px" in table and "per image)" in search and "| text | basic | lr 0.01 |" in search
+    chosen = json.loads((out / "reproduce.json").read_text())["choices"]["text"]["lr"]["none"]
+    assert {row["lr"] for row in test if row["encoding"] == "none"} == {chosen}
     bad = run("reproduce", *args, "--size=32", "--tile=8", "--tiles_per_image=17", f"--out={tmp_path / 'bad'}")
     assert bad.returncode == 2 and "--tiles_per_image must be between 1 and 16" in bad.stderr
     shutil.copytree(reproduction[0], tmp_path / "whole")
