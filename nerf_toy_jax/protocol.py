@@ -261,7 +261,8 @@ def resolution_rung(record, rows):
     Returns:
       {"size": image side (px), "tile": tile side (px) or None, "seeds": test seeds, "commands": [str],
        "wall_s": float, "sets": {set: {"psnr": {encoding: (mean, std) of test PSNR over images and seeds},
-       "ordering": whether the paper's ordering holds, and for "sigma" and "positional_scale": (chosen,
+       "lr": {encoding: learning rate} of no mapping and basic, "ordering": whether the paper's ordering
+       holds, and for "sigma" and "positional_scale": (chosen,
        lowest, highest searched), each in the units of the whole image (``per_image``)}}}.
     """
     settings = record["settings"]
@@ -270,6 +271,8 @@ def resolution_rung(record, rows):
     for set_name in dict.fromkeys(row["set"] for row in test):
         search = [row for row in rows if row["part"] != "test" and row["set"] == set_name]
         entry = {"psnr": {item["encoding"]: item["test_psnr"] for item in summary(test) if item["set"] == set_name},
+                 "lr": {item["encoding"]: item["lr"] for item in summary(test)
+                        if item["set"] == set_name and item["encoding"] in LR_SEARCHED},
                  "ordering": ordering_holds(test, set_name)}
         for parameter, values in grids(search).items():
             example = next(row for row in search if row["encoding"] == _ENCODING_OF[parameter])
@@ -290,8 +293,8 @@ def resolution_markdown(rungs, folders):
     """
     names = list(dict.fromkeys(name for rung in rungs for entry in rung["sets"].values() for name in entry["psnr"]))
     lines = ["| set | image (px) | trained as | seeds | sigma per image (grid) | positional scale per image (grid) | "
-             + " | ".join(f"{name} (dB)" for name in names) + " | paper's ordering |",
-             "|---|---|---|---|---|---|" + "---|" * len(names) + "---|"]
+             "lr of none, basic | " + " | ".join(f"{name} (dB)" for name in names) + " | paper's ordering |",
+             "|---|---|---|---|---|---|---|" + "---|" * len(names) + "---|"]
 
     def searched(values):
         chosen, lowest, highest = values
@@ -306,7 +309,7 @@ def resolution_markdown(rungs, folders):
                      for name in names]
             lines.append(f"| {set_name} | {rung['size']} | {_trained_as(rung)} | {rung['seeds']} | "
                          f"{searched(entry['sigma'])} | {searched(entry['positional_scale'])} | "
-                         + " | ".join(cells) + f" | {'holds' if entry['ordering'] else 'does not hold'} |")
+                         f"{', '.join(f'{rate:g}' for rate in entry['lr'].values())} | " + " | ".join(cells) + f" | {'holds' if entry['ordering'] else 'does not hold'} |")
     lines += ["", "| image (px) | trained as | folder | command | wall time (min) |", "|---|---|---|---|---|"]
     for rung, folder in zip(rungs, folders):
         lines.append(f"| {rung['size']} | {_trained_as(rung)} | {folder} | "

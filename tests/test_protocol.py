@@ -124,6 +124,7 @@ def test_a_resolution_rung_gives_choices_per_image_and_the_test_table():
                                      search_rows("natural", 4.0, 2.0) + tests)
     assert whole["tile"] is None and whole["sets"]["natural"]["sigma"] == (4.0, 1.0, 4.0)
     table = protocol.resolution_markdown([whole, rung], ["reproduce_64", "reproduce_tiles64"])
-    assert "| natural | 64 | whole | 1 | 4 (1–4, at an edge) | 2 (2–4, at an edge) | 21.00 ± 1.00 |" in table
-    assert "| natural | 512 | tiles of 64 px | 1 | 16 (8–32) | 6 (5–7) |" in table
+    assert "| natural | 64 | whole | 1 | 4 (1–4, at an edge) | 2 (2–4, at an edge) | 0.001, 0.001 | 21.00 ± 1.00 |" \
+        in table
+    assert "| natural | 512 | tiles of 64 px | 1 | 16 (8–32) | 6 (5–7) | 0.001, 0.001 |" in table
     assert "| 512 | tiles of 64 px | reproduce_tiles64 | `python -m experiments.reproduce --tile=64` | 10.0 |" in table
