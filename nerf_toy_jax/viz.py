@@ -326,9 +326,11 @@ def write_reproduction_figures(out):
             images.append(np.asarray(Image.open(out / "reconstructions" / f"{set_name}-{name}-{encoding}.png")))
             scale = f" scale={row['positional_scale']:g}" if encoding == "positional" else ""
             captions.append(f"{row['label']}{scale}\n"
-                            f"test PSNR {row['test_psnr']:.2f} dB")
+                            f"{'tile ' if settings.get('tile') else ''}test PSNR {row['test_psnr']:.2f} dB")
+    what = (f"the first {settings['tile']}-px tile of each test image" if settings.get("tile") else
+            "test-image reconstructions")
     image_grid_png(out / "reconstructions.png", images, captions, columns=1 + len(names),
-                   title=f"test-image reconstructions at {settings['size']} px (seed {first_seed})")
+                   title=f"{what} at {settings['size']} px (seed {first_seed})")
 
 
 def write_resolution_figures(root, folders):
