@@ -28,6 +28,7 @@ STEPS = 2000
 LR = 1e-3
 HIGH_LR = {"natural": {"none": 1e-2, "basic": 1e-2}, "text": {}}
 MAPPING_SIZE = 256
+PAPER_ORDER = ("none", "basic", "positional", "gaussian")  # Table 1's ordering, worst to best
 SEARCHED = {"gaussian": "sigma", "positional": "positional_scale"}
 LR_SEARCHED = ("none", "basic")  # the encodings whose learning rate the paper set per image set
 _ENCODING_OF = {parameter: name for name, parameter in SEARCHED.items()}
@@ -245,7 +246,48 @@ def search_markdown(rows):
     return "\n".join(lines) + "\n\n" + "".join(notes)
 
 
-def ordering_holds(rows, set_name, order=("none", "basic", "positional", "gaussian")):
+def gaps(rows, set_name, order=PAPER_ORDER):
+    """Each step of the paper's ordering on one set, image by image: how much the next encoding gains.
+
+    Args:
+      rows: test rows (tiles are pooled first).
+
+    Returns:
+      list of {"pair": (lower, higher), "mean": mean gain over images (dB), "lowest", "highest": the
+      smallest and largest gain of an image, "holds": images where the gain is positive, "images": their
+      number, "seed_std": the larger of the two encodings' seed spreads (``summary``'s seed std)}; a gain
+      of an image is the difference of the two encodings' test PSNRs, each the mean over its seeds.
+    """
+    rows = [row for row in pool_tiles(rows) if row["set"] == set_name and not row["diverged"]]
+    spread = {entry["encoding"]: entry["seed_std"] for entry in summary(rows)}
+    present = [name for name in order if name in spread]
+    steps = []
+    for lower, higher in zip(present[:-1], present[1:]):
+        images = sorted({row["image"] for row in rows if row["encoding"] == lower}
+                        & {row["image"] for row in rows if row["encoding"] == higher})
+        gains = np.asarray([np.mean([row["test_psnr"] for row in rows if row["image"] == image
+                                     and row["encoding"] == higher])
+                            - np.mean([row["test_psnr"] for row in rows if row["image"] == image
+                                       and row["encoding"] == lower]) for image in images])
+        steps.append({"pair": (lower, higher), "mean": float(gains.mean()), "lowest": float(gains.min()),
+                      "highest": float(gains.max()), "holds": int(np.sum(gains > 0)), "images": len(images),
+                      "seed_std": max(spread[lower], spread[higher])})
+    return steps
+
+
+def gaps_markdown(rows):
+    """``gaps`` of every set as a Markdown table."""
+    lines = ["| set | step | mean gain (dB) | per image (dB) | images where it holds | seed std (dB) |",
+             "|---|---|---|---|---|---|"]
+    for set_name in dict.fromkeys(row["set"] for row in rows):
+        for step in gaps(rows, set_name):
+            lines.append(f"| {set_name} | {step['pair'][0]} → {step['pair'][1]} | {step['mean']:+.2f} | "
+                         f"{step['lowest']:+.2f} to {step['highest']:+.2f} | {step['holds']} of {step['images']} | "
+                         f"{step['seed_std']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def ordering_holds(rows, set_name, order=PAPER_ORDER):
     """Whether mean test PSNR increases along ``order`` on ``set_name`` (encodings absent are skipped)."""
     means = {entry["encoding"]: entry["test_psnr"][0] for entry in summary(rows) if entry["set"] == set_name}
     present = [means[name] for name in order if name in means]

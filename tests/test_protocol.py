@@ -128,3 +128,17 @@ def test_a_resolution_rung_gives_choices_per_image_and_the_test_table():
         in table
     assert "| natural | 512 | tiles of 64 px | 1 | 16 (8–32) | 6 (5–7) | 0.001, 0.001 |" in table
     assert "| 512 | tiles of 64 px | reproduce_tiles64 | `python -m experiments.reproduce --tile=64` | 10.0 |" in table
+
+
+def test_gaps_compare_each_step_of_the_ordering_image_by_image():
+    psnr = {("a", "none"): (20.0, 22.0), ("a", "basic"): (23.0, 23.0), ("b", "none"): (30.0, 30.0),
+            ("b", "basic"): (29.0, 29.0), ("a", "gaussian"): (25.0, 25.0), ("b", "gaussian"): (31.0, 33.0)}
+    rows = [row("text", encoding, image, seed, value, sigma=1.0) for (image, encoding), values in psnr.items()
+            for seed, value in enumerate(values)]
+    none_basic, basic_gaussian = protocol.gaps(rows, "text")
+    assert none_basic["pair"] == ("none", "basic")
+    assert none_basic["mean"] == pytest.approx(((23 - 21) + (29 - 30)) / 2)
+    assert (none_basic["lowest"], none_basic["highest"], none_basic["holds"], none_basic["images"]) == (-1, 2, 1, 2)
+    assert none_basic["seed_std"] == pytest.approx(0.5)  # none: std 1 on image a, 0 on b
+    assert basic_gaussian["mean"] == pytest.approx(((25 - 23) + (32 - 29)) / 2) and basic_gaussian["holds"] == 2
+    assert "| text | none → basic | +0.50 | -1.00 to +2.00 | 1 of 2 | 0.50 |" in protocol.gaps_markdown(rows)
