@@ -301,7 +301,8 @@ def resolution_rung(record, rows):
       record, rows: the folder's reproduce.json and rows.json.
 
     Returns:
-      {"size": image side (px), "tile": tile side (px) or None, "seeds": test seeds, "commands": [str],
+      {"size": image side (px), "tile": tile side (px) or None, "tiles_per_image": tiles of an image or None,
+       "seeds": test seeds, "commands": [str],
        "wall_s": float, "sets": {set: {"psnr": {encoding: (mean, std) of test PSNR over images and seeds},
        "lr": {encoding: learning rate} of no mapping and basic, "ordering": whether the paper's ordering
        holds, and for "sigma" and "positional_scale": (chosen,
@@ -321,6 +322,7 @@ def resolution_rung(record, rows):
             entry[parameter] = tuple(per_image({**example, parameter: value}, parameter) for value in values)
         sets[set_name] = entry
     return {"size": settings["size"], "tile": settings.get("tile") or None,
+            "tiles_per_image": settings.get("tiles_per_image") if settings.get("tile") else None,
             "seeds": len({row["seed"] for row in test}), "commands": record["commands"], "wall_s": record["wall_s"],
             "sets": sets}
 
@@ -361,4 +363,4 @@ def resolution_markdown(rungs, folders):
 
 
 def _trained_as(rung):
-    return "whole" if rung["tile"] is None else f"tiles of {rung['tile']} px"
+    return "whole" if rung["tile"] is None else f"{rung['tiles_per_image']} tiles of {rung['tile']} px"

@@ -112,7 +112,7 @@ def test_a_resolution_rung_gives_choices_per_image_and_the_test_table():
     tests = [{**row("natural", name, image, 0, psnr + bonus, sigma=2.0, scale=3.0), "part": "test"}
              for name, psnr in (("none", 20.0), ("basic", 21.0), ("positional", 23.0), ("gaussian", 24.0))
              for image, bonus in (("a", 0.0), ("b", 2.0))]
-    record = {"settings": {"size": 512, "tile": 64}, "commands": ["python -m experiments.reproduce --tile=64"],
+    record = {"settings": {"size": 512, "tile": 64, "tiles_per_image": 2}, "commands": ["python -m experiments.reproduce --tile=64"],
               "wall_s": 600.0}
     rung = protocol.resolution_rung(record, tiled + tests)
     entry = rung["sets"]["natural"]
@@ -126,8 +126,8 @@ def test_a_resolution_rung_gives_choices_per_image_and_the_test_table():
     table = protocol.resolution_markdown([whole, rung], ["reproduce_64", "reproduce_tiles64"])
     assert "| natural | 64 | whole | 1 | 4 (1–4, at an edge) | 2 (2–4, at an edge) | 0.001, 0.001 | 21.00 ± 1.00 |" \
         in table
-    assert "| natural | 512 | tiles of 64 px | 1 | 16 (8–32) | 6 (5–7) | 0.001, 0.001 |" in table
-    assert "| 512 | tiles of 64 px | reproduce_tiles64 | `python -m experiments.reproduce --tile=64` | 10.0 |" in table
+    assert "| natural | 512 | 2 tiles of 64 px | 1 | 16 (8–32) | 6 (5–7) | 0.001, 0.001 |" in table
+    assert "| 512 | 2 tiles of 64 px | reproduce_tiles64 | `python -m experiments.reproduce --tile=64` | 10.0 |" in table
 
 
 def test_gaps_compare_each_step_of_the_ordering_image_by_image():

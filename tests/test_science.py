@@ -134,7 +134,7 @@ def test_reproduce_on_tiles_pools_each_images_tiles(reproduction, tmp_path):
     study = run("figures", f"--root={tmp_path}", "--resolution=whole,tiled,absent", "--documents=")
     assert study.returncode == 0, study.stderr
     table = (tmp_path / "resolution.md").read_text()
-    assert "| text | 8 | whole | 1 |" in table and "| text | 32 | tiles of 8 px | 1 |" in table
-    assert "| 32 | tiles of 8 px | tiled | `python -m experiments.reproduce" in table
+    assert "| text | 8 | whole | 1 |" in table and "| text | 32 | 3 tiles of 8 px | 1 |" in table
+    assert "| 32 | 3 tiles of 8 px | tiled | `python -m experiments.reproduce" in table
     with Image.open(tmp_path / "resolution_text.png") as picture:
         assert picture.size[0] > 3 * 300  # three panels
