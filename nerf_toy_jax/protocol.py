@@ -313,9 +313,9 @@ def resolution_rung(record, rows):
     sets = {}
     for set_name in dict.fromkeys(row["set"] for row in test):
         search = [row for row in rows if row["part"] != "test" and row["set"] == set_name]
-        entry = {"psnr": {item["encoding"]: item["test_psnr"] for item in summary(test) if item["set"] == set_name},
-                 "lr": {item["encoding"]: item["lr"] for item in summary(test)
-                        if item["set"] == set_name and item["encoding"] in LR_SEARCHED},
+        entries = [item for item in summary(test) if item["set"] == set_name]
+        entry = {"psnr": {item["encoding"]: item["test_psnr"] for item in entries},
+                 "lr": {item["encoding"]: item["lr"] for item in entries if item["encoding"] in LR_SEARCHED},
                  "ordering": ordering_holds(test, set_name)}
         for parameter, values in grids(search).items():
             example = next(row for row in search if row["encoding"] == _ENCODING_OF[parameter])
@@ -351,9 +351,10 @@ def resolution_markdown(rungs, folders):
                 continue
             cells = [f"{entry['psnr'][name][0]:.2f} ± {entry['psnr'][name][1]:.2f}" if name in entry["psnr"] else ""
                      for name in names]
+            rates = ", ".join(f"{rate:g}" for rate in entry["lr"].values())
             lines.append(f"| {set_name} | {rung['size']} | {_trained_as(rung)} | {rung['seeds']} | "
-                         f"{searched(entry['sigma'])} | {searched(entry['positional_scale'])} | "
-                         f"{', '.join(f'{rate:g}' for rate in entry['lr'].values())} | " + " | ".join(cells) + f" | {'holds' if entry['ordering'] else 'does not hold'} |")
+                         f"{searched(entry['sigma'])} | {searched(entry['positional_scale'])} | {rates} | "
+                         + " | ".join(cells) + f" | {'holds' if entry['ordering'] else 'does not hold'} |")
     lines += ["", "| image (px) | trained as | folder | command | wall time (min) |", "|---|---|---|---|---|"]
     for rung, folder in zip(rungs, folders):
         lines.append(f"| {rung['size']} | {_trained_as(rung)} | {folder} | "

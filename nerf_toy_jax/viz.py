@@ -356,8 +356,9 @@ def write_resolution_figures(root, folders):
 
 def resolution_png(path, rungs, set_name):
     """The resolution study of one image set: test PSNR of each encoding (mean over images and seeds; the
-    spread across images, several dB, is in resolution.md; the paper's 512-px numbers as stars), then the chosen sigma and positional scale per image, each with the
-    span of its searched grid and the line of proportion to resolution through the paper's choice.
+    spread across images, several dB, is in resolution.md; the paper's 512-px numbers as stars), then the
+    chosen sigma and positional scale per image, each with the span of its searched grid and the line of
+    proportion to resolution through the paper's choice.
 
     Args:
       rungs: ``protocol.resolution_rung`` of each folder, in order of resolution; rungs without the set are

@@ -112,8 +112,8 @@ def test_a_resolution_rung_gives_choices_per_image_and_the_test_table():
     tests = [{**row("natural", name, image, 0, psnr + bonus, sigma=2.0, scale=3.0), "part": "test"}
              for name, psnr in (("none", 20.0), ("basic", 21.0), ("positional", 23.0), ("gaussian", 24.0))
              for image, bonus in (("a", 0.0), ("b", 2.0))]
-    record = {"settings": {"size": 512, "tile": 64, "tiles_per_image": 2}, "commands": ["python -m experiments.reproduce --tile=64"],
-              "wall_s": 600.0}
+    record = {"settings": {"size": 512, "tile": 64, "tiles_per_image": 2},
+              "commands": ["python -m experiments.reproduce --tile=64"], "wall_s": 600.0}
     rung = protocol.resolution_rung(record, tiled + tests)
     entry = rung["sets"]["natural"]
     assert (rung["size"], rung["tile"], rung["seeds"]) == (512, 64, 1)
