@@ -29,8 +29,8 @@ flags.DEFINE_string("root", "results", "Where to look for result folders when --
 flags.DEFINE_list("documents", ["README.md", "docs/results.md", "docs/performance.md"],
                   "Markdown files whose table blocks are rewritten from the result files "
                   "they name, when --runs is empty.")
-flags.DEFINE_list("resolution", ["reproduce_32", "reproduce_64", "reproduce_128", "reproduce_256_tiles64",
-                                  "reproduce_tiles64"],
+flags.DEFINE_list("resolution", ["reproduce_32", "reproduce_64", "reproduce_128", "reproduce_256",
+                                  "reproduce_256_tiles64", "reproduce_tiles64"],
                   "Reproduction folders under --root, in order of resolution, that make the resolution study "
                   "(resolution.md, resolution_<set>.png), when --runs is empty; absent ones are left out.")
 FLAGS = flags.FLAGS

@@ -358,36 +358,45 @@ def resolution_png(path, rungs, set_name):
     """The resolution study of one image set: test PSNR of each encoding (mean over images and seeds; the
     spread across images, several dB, is in resolution.md; the paper's 512-px numbers as stars), then the
     chosen sigma and positional scale per image, each with the span of its searched grid and the line of
-    proportion to resolution through the paper's choice.
+    proportion to resolution through the paper's choice. Whole-image rungs and tiled rungs are separate
+    series (solid and dashed), so that a size trained both ways shows both.
 
     Args:
       rungs: ``protocol.resolution_rung`` of each folder, in order of resolution; rungs without the set are
         left out.
     """
     rungs = [rung for rung in rungs if set_name in rung["sets"]]
-    sizes = np.asarray([rung["size"] for rung in rungs], float)
-    ticks = [f"{rung['size']}" + ("" if rung["tile"] is None else f"\ntiles {rung['tile']}") for rung in rungs]
+    kinds = [("whole images", "-", "o", 1.0, [rung for rung in rungs if rung["tile"] is None]),
+             ("tiles", "--", "s", 1.04, [rung for rung in rungs if rung["tile"] is not None])]
+    kinds = [kind for kind in kinds if kind[-1]]
     figure, axes = plt.subplots(1, 3, figsize=(17, 4.6))
     names = list(dict.fromkeys(name for rung in rungs for name in rung["sets"][set_name]["psnr"]))
     colours = {name: f"C{i}" for i, name in enumerate(names)}
+    for kind, line, marker, shift, members in kinds:
+        for name in names:
+            present = [(rung["size"] * shift, rung["sets"][set_name]["psnr"][name][0]) for rung in members
+                       if name in rung["sets"][set_name]["psnr"]]
+            axes[0].plot(*zip(*present), line + marker, ms=4, color=colours[name],
+                         label=name if kind == kinds[0][0] else None)
     for name in names:
-        present = [(size, rung["sets"][set_name]["psnr"][name]) for size, rung in zip(sizes, rungs)
-                   if name in rung["sets"][set_name]["psnr"]]
-        axes[0].plot([size for size, _ in present], [mean for _, (mean, _) in present], "-o", ms=4,
-                     color=colours[name], label=name)
         if name in protocol.PAPER[set_name]:
             axes[0].plot(protocol.PAPER_SIZE * 1.08, protocol.PAPER[set_name][name], "*", ms=11,
                          color=colours[name])
+    for kind, line, marker, _, _ in kinds:
+        axes[0].plot([], [], line + marker, color="grey", ms=4, label=kind)
     axes[0].set(ylabel="test PSNR (dB)", title=f"{set_name}: mean test PSNR at the searched scales (stars: paper)")
     paper = protocol.PAPER_CHOICES[set_name]
-    span = np.geomspace(sizes.min(), protocol.PAPER_SIZE, 50)
+    sizes = sorted({rung["size"] for rung in rungs} | {protocol.PAPER_SIZE})
+    span = np.geomspace(sizes[0], protocol.PAPER_SIZE, 50)
     for axis, parameter, reference, label in (
             (axes[1], "sigma", paper["sigma"] * span / protocol.PAPER_SIZE, "sigma (cycles per image)"),
             (axes[2], "positional_scale", paper["positional_scale"] + np.log2(span / protocol.PAPER_SIZE),
              "positional scale per image (log2 frequency)")):
-        chosen, lowest, highest = np.asarray([rung["sets"][set_name][parameter] for rung in rungs]).T
-        axis.errorbar(sizes, chosen, [chosen - lowest, highest - chosen], fmt="o", ms=6, capsize=4, color="k",
-                      label="chosen (bar: searched grid)")
+        for kind, _, marker, shift, members in kinds:
+            chosen, lowest, highest = np.asarray([rung["sets"][set_name][parameter] for rung in members]).T
+            axis.errorbar([rung["size"] * shift for rung in members], chosen, [chosen - lowest, highest - chosen],
+                          fmt=marker, ms=6, capsize=4, color="k", mfc="k" if marker == "o" else "white",
+                          label=f"chosen, {kind} (bar: searched grid)")
         axis.plot(span, reference, "--", color="grey",
                   label=f"{'in proportion to' if parameter == 'sigma' else '+ log2 of'} resolution")
         axis.plot(protocol.PAPER_SIZE * 1.08, paper[parameter], "*", ms=11, color="grey",
@@ -395,8 +404,8 @@ def resolution_png(path, rungs, set_name):
         axis.set(ylabel=label, yscale="log" if parameter == "sigma" else "linear",
                  title=f"{set_name}: chosen {parameter.replace('_', ' ')} against resolution")
         axis.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-    if protocol.PAPER_SIZE not in sizes:
-        sizes, ticks = np.append(sizes, protocol.PAPER_SIZE), ticks + ["paper\n512"]
+    ticks = ["\n".join([f"{size}"] + [f"tiles {rung['tile']}" for rung in rungs
+                                     if rung["size"] == size and rung["tile"] is not None]) for size in sizes]
     for axis in axes:
         axis.set_xscale("log", base=2)
         axis.set_xticks(sizes, ticks)
