@@ -132,7 +132,8 @@ def train_image(out, phase, set_name, part, name, specs, config):
         missing_specs = [spec for spec, _ in missing]
         stacks = train.train_sweep(missing_specs, [by_index[t][0] for _, t in missing], config)
         # the stacks hold the models grouped by shape: the model at position j is missing[order[j]]
-        order = [i for group in specs_lib.group_specs(missing_specs, config.max_stack) for i in group]
+        dim = by_index[missing[0][1]][0].dim
+        order = [i for group in specs_lib.group_specs(missing_specs, config.max_stack, dim) for i in group]
         tile_of = [missing[i][1] for i in order]
         for t, row in zip(tile_of, rundir.model_rows(stacks)):
             extra = {} if t is None else {"tile": t, "origin": by_index[t][1], "tile_size": FLAGS.tile,

@@ -14,15 +14,16 @@ def stack_flops(specs, split, config):
     """Matmul FLOPs of one training step of each stack of ``specs.group_specs``."""
     points = config.batch_size or split.train_pixels[..., 0].size
     channels = split.image.shape[-1]
-    return [sum(specs[i].encoding.flops(specs[i].encoding.network(config, channels), points) for i in group)
-            for group in specs_lib.group_specs(specs, config.max_stack)]
+    return [sum(specs[i].encoding.flops(specs[i].encoding.network(config, channels), points, split.dim)
+                for i in group)
+            for group in specs_lib.group_specs(specs, config.max_stack, split.dim)]
 
 
 def stack_memory(specs, split, config):
     """Estimated peak bytes on one device of each stack of ``specs.group_specs`` (``memory_estimate``)."""
     mesh = parallel.model_mesh()
     return [memory_estimate([specs[i] for i in group], split, config, mesh)
-            for group in specs_lib.group_specs(specs, config.max_stack)]
+            for group in specs_lib.group_specs(specs, config.max_stack, split.dim)]
 
 
 def check_memory(specs, split, config, limit_bytes):
@@ -70,21 +71,22 @@ def memory_estimate(specs, split, config, mesh=None):
     """
     channels = split.image.shape[-1]
     model = train.make_network(specs, config, channels)
-    matrix = specs_lib.stack_matrices(specs[:1])
+    matrix = specs_lib.stack_matrices(specs[:1], split.dim)
     matrix = None if matrix is None else jnp.asarray(matrix[0])
     per_device = -(-len(specs) // (1 if mesh is None else mesh.size))
     at_once = parallel.models_at_once(len(specs), config.stacking, mesh)
     train_points = split.train_pixels[..., 0].size
     eval_points = train_points + split.test_pixels[..., 0].size
-    inputs = _tree_bytes(jax.eval_shape(lambda: model.inputs(jnp.zeros((train_points, 2)), matrix)))
+    inputs = _tree_bytes(jax.eval_shape(lambda: model.inputs(jnp.zeros((train_points, split.dim)), matrix)))
     shapes = jax.eval_shape(lambda: train.init_state(model, specs[0].encoding.optimizer, jax.random.PRNGKey(0),
-                                                     jax.random.PRNGKey(0), 0.0, matrix))
+                                                     jax.random.PRNGKey(0), 0.0, matrix, split.dim))
     state = _tree_bytes(shapes)
     variables = _tree_bytes((shapes.params, shapes.batch_stats))  # as many bytes again for the gradients
-    data_bytes = 4 * (train_points + eval_points) * (2 + channels)
+    data_bytes = 4 * (train_points + eval_points) * (split.dim + channels)
     batch = config.batch_size or train_points
     kept = _values_per_point(model, config.remat, True) + 2 * channels
-    step = 4 * batch * (kept + (specs[0].encoding.feature_dim if config.batch_size else 0))  # + the gathered minibatch
+    gathered = specs[0].encoding.feature_dim(split.dim) if config.batch_size else 0  # the minibatch's features
+    step = 4 * batch * (kept + gathered)
     # computing the inputs holds intermediates about as large as them, before the steps run
     training = per_device * (state + variables) + at_once * (inputs + max(inputs, step)) + data_bytes
     chunk = min(evaluate.EVAL_CHUNK, train_points)

@@ -1,8 +1,9 @@
 """Images in, coordinate/colour pairs out.
 
 ``load_image`` turns a path, URL, bytes or file object into float32
-``[H, W, C]`` in [0, 1]; ``make_split`` turns an image into training and test
-sets of (coordinate, colour) pairs on a pixel grid over [0, 1).
+``[H, W, C]`` in [0, 1]; ``make_split`` turns a signal on a grid of 1 to 3
+axes (an image: 2) into training and test sets of (coordinate, value) pairs,
+coordinates over [0, 1).
 """
 
 import dataclasses
@@ -22,7 +23,7 @@ DEFAULT_IMAGE = "grace_hopper.jpg"
 SPLITS = ("memorize", "holdout")
 URL_TIMEOUT_S = 30.0
 MAX_PIXELS = 512 * 512  # largest image trained at its own size (config.size resizes larger ones)
-HOLDOUT_MIN_SIDE = 4  # the holdout split needs a test grid of at least 2 x 2 pixels
+HOLDOUT_MIN_SIDE = 4  # the holdout split needs a test grid of at least 2 samples along each axis
 
 
 def default_image_path():
@@ -151,28 +152,31 @@ def _describe(source):
     return type(source).__name__
 
 
-def coordinate_grid(height, width):
-    """Pixel coordinates on [0, 1): ``grid[i, j] = (i / height, j / width)``.
+def coordinate_grid(*sides):
+    """Sample coordinates on [0, 1) along each axis: ``grid[i, j, ...] = (i / sides[0], j / sides[1], ...)``.
+
+    Args:
+      sides: samples along each of the d axes (an image: height, width).
 
     Returns:
-      float32 [height, width, 2], ij indexing (row, column), endpoint excluded.
+      float32 [*sides, d], ij indexing (an image: row, column), endpoint excluded.
     """
-    rows = np.arange(height, dtype=np.float32) / height
-    cols = np.arange(width, dtype=np.float32) / width
-    return np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1)
+    axes = [np.arange(side, dtype=np.float32) / side for side in sides]
+    return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
 
 
 @dataclasses.dataclass(frozen=True)
 class Split:
-    """Training and test pixels of one image, kept image-shaped for SSIM and frames.
+    """Training and test samples of one signal on a grid of d axes, kept grid-shaped (an image: [h, w, C],
+    for SSIM and frames).
 
     Attributes:
       name: "memorize" or "holdout".
-      train_coords: float32 [h, w, 2] in [0, 1), coordinates of the training pixels.
-      train_pixels: float32 [h, w, C] in [0, 1].
-      test_coords: float32 [h', w', 2].
-      test_pixels: float32 [h', w', C].
-      image: float32 [H, W, C], the whole image.
+      train_coords: float32 [*s, d] in [0, 1), coordinates of the training samples.
+      train_pixels: float32 [*s, C], their values (an image: colours in [0, 1]).
+      test_coords: float32 [*s', d].
+      test_pixels: float32 [*s', C].
+      image: float32 [*S, C], the whole signal.
     """
 
     name: str
@@ -182,30 +186,38 @@ class Split:
     test_pixels: np.ndarray
     image: np.ndarray
 
+    @property
+    def dim(self):
+        """Coordinate axes d of the signal (an image: 2)."""
+        return self.train_coords.shape[-1]
 
-def make_split(image, split="memorize"):
-    """Splits an image into training and test pixels.
 
-    - ``memorize``: train = test = every pixel (the original nerf-toy's protocol).
-    - ``holdout``: train on pixels ``[::2, ::2]``, test on ``[1::2, 1::2]``
-      (Tancik et al. 2020); coordinates stay those of the full grid.
+def make_split(signal, split="memorize"):
+    """Splits a signal on a grid of d = 1, 2 or 3 axes into training and test samples.
+
+    - ``memorize``: train = test = every sample (the original nerf-toy's protocol).
+    - ``holdout``: train on every other sample along each axis (an image: ``[::2, ::2]``), test on the
+      others' midpoints (``[1::2, 1::2]``, Tancik et al. 2020); coordinates stay those of the full grid.
 
     Args:
-      image: float32 [H, W, C] in [0, 1].
+      signal: float32 [*S, C] (an image: [H, W, C] in [0, 1]).
       split: "memorize" or "holdout".
     """
-    image = np.asarray(image, np.float32)
-    if image.ndim != 3:
-        raise ValueError(f"image must be [H, W, C], got shape {image.shape}")
-    height, width = image.shape[:2]
-    grid = coordinate_grid(height, width)
+    signal = np.asarray(signal, np.float32)
+    if not 2 <= signal.ndim <= 4:
+        raise ValueError(f"a signal must be [*S, C] on a grid of 1 to 3 axes (an image: [H, W, C]), "
+                         f"got shape {signal.shape}")
+    sides = signal.shape[:-1]
+    grid = coordinate_grid(*sides)
     if split == "memorize":
-        return Split(split, grid, image, grid, image, image)
+        return Split(split, grid, signal, grid, signal, signal)
     if split == "holdout":
-        if min(height, width) < HOLDOUT_MIN_SIDE:
-            raise ValueError(f"the holdout split needs an image of at least {HOLDOUT_MIN_SIDE} x {HOLDOUT_MIN_SIDE} "
-                             f"pixels (a test grid of 2 x 2), got {height} x {width}")
-        return Split(split, grid[::2, ::2], image[::2, ::2], grid[1::2, 1::2], image[1::2, 1::2], image)
+        if min(sides) < HOLDOUT_MIN_SIDE:
+            need = " x ".join([str(HOLDOUT_MIN_SIDE)] * len(sides))
+            raise ValueError(f"the holdout split needs a grid of at least {need} samples (a test grid of 2 "
+                             f"along each axis), got {' x '.join(map(str, sides))}")
+        train, test = (slice(None, None, 2),) * len(sides), (slice(1, None, 2),) * len(sides)
+        return Split(split, grid[train], signal[train], grid[test], signal[test], signal)
     raise ValueError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
 
 

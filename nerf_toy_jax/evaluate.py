@@ -133,7 +133,7 @@ def render(config, channels, spec, variables, matrix, height, width, rows_per_ca
       channels: output channels C.
       spec: the model's ``specs.ModelSpec``.
       variables: {"params", "batch_stats"} of one model.
-      matrix: its encoding array (``spec.matrix()``), or None.
+      matrix: its encoding array (``spec.matrix(2)``), or None.
       height, width: grid size; the coordinates are ``data.coordinate_grid``.
       rows_per_call: image rows evaluated per call, bounding memory.
 

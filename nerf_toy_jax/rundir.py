@@ -369,10 +369,17 @@ def load_stack(out, stack_index, target_state):
                        state=flax.serialization.from_state_dict(target_state, payload["state"]))
 
 
-def checkpoint_location(specs, max_stack, index):
-    """(stack index, position in the stack) of model ``index`` (the order of metrics.csv: stack after stack)."""
-    groups = specs_lib.group_specs(specs, max_stack)
+def checkpoint_location(specs, max_stack, dim, index):
+    """(stack index, position in the stack) of model ``index`` (the order of metrics.csv: stack after stack)
+    of a run on coordinates of ``dim`` axes."""
+    groups = specs_lib.group_specs(specs, max_stack, dim)
     return [(stack_index, k) for stack_index, group in enumerate(groups) for k in range(len(group))][index]
+
+
+def signal_dim(record):
+    """Coordinate axes d of the signal of a run's config.json record: its "image_shape" is [*S, C]; records
+    of format 1 may lack it, and were all of images (d = 2)."""
+    return len(record["image_shape"]) - 1 if "image_shape" in record else 2
 
 
 def load_checkpoint(out, index):
@@ -381,7 +388,7 @@ def load_checkpoint(out, index):
     specs = [specs_lib.spec_from_dict(spec) for spec in record["specs"]]
     if not 0 <= index < len(specs):
         raise ValueError(f"no model {index} in {out}: indices run from 0 to {len(specs) - 1}")
-    stack_index, k = checkpoint_location(specs, record["config"]["train"]["max_stack"], index)
+    stack_index, k = checkpoint_location(specs, record["config"]["train"]["max_stack"], signal_dim(record), index)
     payload = _read_stack(out, stack_index)
     variables = jax.tree_util.tree_map(lambda leaf: leaf[k], {"params": payload["state"]["params"],
                                                               "batch_stats": payload["batch_stats"]})

@@ -100,7 +100,7 @@ def stop_on_signals(log=print):
 
 def describe_work(specs, split, config):
     """Lines announcing the work: models, stacks, pixels, steps, matmul FLOPs and memory."""
-    groups = specs_lib.group_specs(specs, config.max_stack)
+    groups = specs_lib.group_specs(specs, config.max_stack, split.dim)
     flops = sum(cost.stack_flops(specs, split, config))
     height, width, channels = split.image.shape
     points = config.batch_size or split.train_pixels[..., 0].size
@@ -180,7 +180,7 @@ def run(out, specs, split, config, *, gif_every, record, model_gifs=False, resum
         rundir.write_json(out / "config.json", record)
         rundir.write_png(out / "image.png", split.image)
 
-    groups = specs_lib.group_specs(specs, config.max_stack)
+    groups = specs_lib.group_specs(specs, config.max_stack, split.dim)
     progress = Progress(cost.stack_flops(specs, split, config), config.steps, stream)
     writer = tensorboard_writer(out / "tensorboard") if tensorboard and writes else None
     stacks = []

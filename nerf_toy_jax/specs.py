@@ -47,17 +47,17 @@ class ModelSpec:
     def label(self):
         return self.encoding.label
 
-    @property
-    def stack_key(self):
-        return self.encoding.stack_key
+    def stack_key(self, dim):
+        """The encoding's ``stack_key`` on coordinates of ``dim`` axes."""
+        return self.encoding.stack_key(dim)
 
     def keys(self):
         """Independent PRNG keys (encoding, init, minibatch) derived from ``seed``."""
         return jax.random.split(jax.random.PRNGKey(self.seed), 3)
 
-    def matrix(self):
-        """This model's fixed encoding array (``Encoding.matrix``), or None."""
-        return self.encoding.matrix(self.keys()[0])
+    def matrix(self, dim):
+        """This model's fixed encoding array (``Encoding.matrix``) on coordinates of ``dim`` axes, or None."""
+        return self.encoding.matrix(self.keys()[0], dim)
 
 
 def make_spec(name, seed=0, lr=None, **params):
@@ -100,25 +100,27 @@ def make_grid(encoding_names, seeds=(0,), lr=None, lrs=None, scales=None, params
     return specs
 
 
-def group_specs(specs, max_stack=None):
+def group_specs(specs, max_stack, dim):
     """Indices of ``specs`` grouped by ``stack_key``, groups in order of first appearance.
 
     Args:
       max_stack: split groups into stacks of at most this many models (None: no limit).
+      dim: coordinate axes d of the signal.
 
     Returns:
       list of lists of int; every index appears exactly once.
     """
     groups = {}
     for index, spec in enumerate(specs):
-        groups.setdefault(spec.stack_key, []).append(index)
+        groups.setdefault(spec.stack_key(dim), []).append(index)
     size = max_stack or len(specs)
     return [group[i:i + size] for group in groups.values() for i in range(0, len(group), size)]
 
 
-def stack_matrices(specs):
-    """The ``matrix`` of every spec of one stack, stacked: float32 [K, ...], or None for "none" stacks."""
-    matrices = [spec.matrix() for spec in specs]
+def stack_matrices(specs, dim):
+    """The ``matrix`` of every spec of one stack on coordinates of ``dim`` axes, stacked: float32 [K, ...],
+    or None for "none" stacks."""
+    matrices = [spec.matrix(dim) for spec in specs]
     if matrices[0] is None:
         return None
     return np.stack([np.asarray(b) for b in matrices])

@@ -64,8 +64,9 @@ def matmul_peak(side=4096):
     return lambda: product(a).block_until_ready(), 2 * side**3
 
 
-def matmuls_only(encoding, model, points, num_steps):
-    """(run, FLOPs): ``num_steps`` steps of the training step's matmuls alone, in one ``lax.scan``.
+def matmuls_only(encoding, model, points, dim, num_steps):
+    """(run, FLOPs): ``num_steps`` steps of the training step's matmuls alone, in one ``lax.scan``, on
+    ``points`` points of ``dim`` coordinate axes.
 
     The network's Dense layers without biases, activations or BatchNorm, a
     linear loss, and a plain gradient step: the same products, weight
@@ -74,7 +75,7 @@ def matmuls_only(encoding, model, points, num_steps):
     shapes, the ceiling of the trainer's.
     """
     rng = np.random.default_rng(0)
-    input_dim = encoding.feature_dim
+    input_dim = encoding.feature_dim(dim)
     dims = [input_dim] + [model.width] * (model.depth - 1) + [model.channels]
     weights = [jnp.asarray(rng.normal(0, a ** -0.5, (a, b)), jnp.float32) for a, b in zip(dims[:-1], dims[1:])]
     inputs = jnp.asarray(rng.random((points, input_dim), np.float32))
@@ -100,7 +101,7 @@ def matmuls_only(encoding, model, points, num_steps):
         box[0] = steps(box[0], inputs)
         jax.block_until_ready(box[0])
 
-    return run, num_steps * encoding.flops(model, points)
+    return run, num_steps * encoding.flops(model, points, dim)
 
 
 def step_loop_runner(spec, split, config, num_steps):
@@ -140,7 +141,7 @@ def measure(encoding, size, k, config, timing):
     points = size * size
     specs = specs_lib.make_grid([encoding], seeds=range(k), params={"mapping_size": MAPPING_SIZE})
     model = specs[0].encoding.network(config, 3)
-    flops = specs[0].encoding.flops(model, points)  # one model-step
+    flops = specs[0].encoding.flops(model, points, split.dim)  # one model-step
     est_step_s = flops / (0.5 * timing.guess_gflops * 1e9)
     steps = int(np.clip(timing.dispatch_s / (est_step_s * k), timing.min_steps, max(100, timing.min_steps)))
     base_k = min(k, timing.baseline_models)
@@ -164,7 +165,7 @@ def measure(encoding, size, k, config, timing):
             one()
 
     peak_run, peak_flops = matmul_peak(timing.peak_side)
-    ceiling_run, ceiling_flops = matmuls_only(specs[0].encoding, model, points, steps)
+    ceiling_run, ceiling_flops = matmuls_only(specs[0].encoding, model, points, split.dim, steps)
     # measured in turns, so that drift of the machine's speed hits all alike
     times = timed({"stack": run, "python_loop": python_loop, "scan_loop": scan_loop, "peak": peak_run,
                    "ceiling": ceiling_run}, timing.repeats)

@@ -28,9 +28,9 @@ def _all_finite(tree):
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(tree)]))
 
 
-def init_state(model, optimizer, init_key, batch_key, lr, matrix):
-    """The initial ``TrainState`` of one model."""
-    variables = model.init(init_key, model.inputs(jnp.zeros((1, 2), jnp.float32), matrix), train=False)
+def init_state(model, optimizer, init_key, batch_key, lr, matrix, dim):
+    """The initial ``TrainState`` of one model on coordinates of ``dim`` axes."""
+    variables = model.init(init_key, model.inputs(jnp.zeros((1, dim), jnp.float32), matrix), train=False)
     params = variables["params"]
     return TrainState(
         params=params,
@@ -141,20 +141,20 @@ def train_chunk(states, matrices, coords, targets, start, *, model, optimizer, b
 
 def init_stack(specs, split, config):
     """Initial ``TrainState`` of ``specs`` (one ``stack_key``), stacked on K: one model's init mapped over K."""
-    if len({spec.stack_key for spec in specs}) != 1:
+    if len({spec.stack_key(split.dim) for spec in specs}) != 1:
         raise ValueError("a stack needs specs whose encodings have one shape")
     model = make_network(specs, config, split.image.shape[-1])
     keys = jnp.stack([spec.keys() for spec in specs])
     lrs = jnp.asarray([spec.lr for spec in specs], jnp.float32)
-    matrices = specs_lib.stack_matrices(specs)
+    matrices = specs_lib.stack_matrices(specs, split.dim)
     return _init_states(keys, lrs, None if matrices is None else jnp.asarray(matrices), model=model,
-                        optimizer=specs[0].encoding.optimizer, stacking=config.stacking)
+                        optimizer=specs[0].encoding.optimizer, dim=split.dim, stacking=config.stacking)
 
 
-@functools.partial(jax.jit, static_argnames=("model", "optimizer", "stacking"))
-def _init_states(keys, lrs, matrices, *, model, optimizer, stacking):
-    return parallel.map_models(functools.partial(init_state, model, optimizer), keys[:, 1], keys[:, 2], lrs, matrices,
-                      stacking=stacking)
+@functools.partial(jax.jit, static_argnames=("model", "optimizer", "dim", "stacking"))
+def _init_states(keys, lrs, matrices, *, model, optimizer, dim, stacking):
+    return parallel.map_models(lambda *args: init_state(model, optimizer, *args, dim), keys[:, 1], keys[:, 2], lrs,
+                               matrices, stacking=stacking)
 
 
 def chunk_inputs(specs, split, config, mesh=None):
@@ -165,8 +165,9 @@ def chunk_inputs(specs, split, config, mesh=None):
     if per_model and len(split) != len(specs):
         raise ValueError(f"{len(split)} signals for a stack of {len(specs)} models")
     channels = first.image.shape[-1]
-    states, matrices = parallel.place(init_stack(specs, first, config), specs_lib.stack_matrices(specs), mesh)
-    (coords,) = parallel.replicate((first.train_coords.reshape(-1, 2),), mesh)
+    states, matrices = parallel.place(init_stack(specs, first, config), specs_lib.stack_matrices(specs, first.dim),
+                                      mesh)
+    (coords,) = parallel.replicate((first.train_coords.reshape(-1, first.dim),), mesh)
     if per_model:
         targets = parallel.place_stacked(np.stack([one.train_pixels.reshape(-1, channels) for one in split]), mesh)
     else:
@@ -291,8 +292,9 @@ def train_sweep(specs, split, config, on_eval=None):
     per_spec = isinstance(split, (list, tuple))
     if per_spec and len(split) != len(specs):
         raise ValueError(f"{len(split)} signals for {len(specs)} models")
+    dim = (split[0] if per_spec else split).dim
     results = []
-    for indices in specs_lib.group_specs(specs, config.max_stack):
+    for indices in specs_lib.group_specs(specs, config.max_stack, dim):
         stack_specs = [specs[i] for i in indices]
         stack_split = [split[i] for i in indices] if per_spec else split
         callback = None if on_eval is None else functools.partial(on_eval, stack_specs)

@@ -212,7 +212,7 @@ def write_run_figures(out):
 def _stacks_and_minutes(record, rows):
     """(the run's stacks of model indices, its minutes of training and evaluation: the stacks' wall times)."""
     specs = [specs_lib.spec_from_dict(fields) for fields in record["specs"]]
-    stacks = specs_lib.group_specs(specs, record["config"]["train"]["max_stack"])
+    stacks = specs_lib.group_specs(specs, record["config"]["train"]["max_stack"], rundir.signal_dim(record))
     starts = np.cumsum([0] + [len(stack) for stack in stacks[:-1]])  # rows are in stack order
     return stacks, sum(rows[start]["wall_s"] for start in starts) / 60
 

@@ -114,3 +114,20 @@ def test_splits():
         data.make_split(image[:3, :8], "holdout")
     with pytest.raises(ValueError, match="unknown split 'train'"):
         data.make_split(image, "train")
+
+
+def test_splits_of_1d_and_3d_signals_take_every_other_sample_along_each_axis():
+    line = RNG.random((10, 2), dtype=np.float32)
+    holdout = data.make_split(line, "holdout")
+    np.testing.assert_array_equal(holdout.train_pixels, line[::2])
+    np.testing.assert_allclose(holdout.test_coords[:, 0], np.arange(1, 10, 2) / 10, rtol=1e-7)
+    assert holdout.dim == 1 and holdout.train_coords.shape == (5, 1)
+    volume = RNG.random((4, 6, 8, 1), dtype=np.float32)
+    holdout = data.make_split(volume, "holdout")
+    np.testing.assert_array_equal(holdout.test_pixels, volume[1::2, 1::2, 1::2])
+    np.testing.assert_allclose(holdout.test_coords[1, 2, 3], [3 / 4, 5 / 6, 7 / 8], rtol=1e-7)
+    assert holdout.dim == 3 and holdout.train_coords.shape == (2, 3, 4, 3)
+    with pytest.raises(ValueError, match="at least 4 x 4 x 4 samples .* got 4 x 6 x 2"):
+        data.make_split(volume[:, :, :2], "holdout")
+    with pytest.raises(ValueError, match="a signal must be"):
+        data.make_split(RNG.random((2, 2, 2, 2, 1)), "memorize")

@@ -59,3 +59,24 @@ def test_positional_matrix_is_axis_aligned(freqs):
     assert B.shape == (3 * freqs, 3)
     assert np.all(np.count_nonzero(B, axis=1) == 1)
     np.testing.assert_array_equal(B[freqs:2 * freqs, 1], np.arange(1, freqs + 1))
+
+
+@pytest.mark.parametrize("dim", [1, 3])
+def test_every_fourier_encoding_has_d_columns(dim):
+    """On d coordinate axes: basic is I_d, positional repeats its frequencies on each axis, Gaussian draws
+    [m, d]; the features are sin and cos of 2 pi B v (NumPy) and as wide as ``feature_dim`` says."""
+    coords = RNG.random((11, dim), dtype=np.float32)
+    key = jax.random.PRNGKey(5)
+    by_name = {"basic": basic.Basic(), "positional": positional.Positional(positional_freqs=3, positional_scale=2.0),
+              "gaussian": gaussian.Gaussian(sigma=4.0, mapping_size=5)}
+    freqs = 2.0 ** np.linspace(0, 2.0, 3) - 1
+    expected = {"basic": np.eye(dim),
+                  "positional": np.concatenate([np.outer(freqs, np.eye(dim)[a]) for a in range(dim)]),
+                  "gaussian": 4.0 * np.asarray(jax.random.normal(key, (5, dim)))}
+    for name, encoding in by_name.items():
+        B = np.asarray(encoding.matrix(key, dim))
+        np.testing.assert_allclose(B, expected[name], rtol=1e-5, atol=1e-6, err_msg=name)
+        angles = 2 * np.pi * coords.astype(np.float64) @ B.T.astype(np.float64)
+        got = np.asarray(fourier.fourier_features(coords, B))
+        np.testing.assert_allclose(got, np.concatenate([np.sin(angles), np.cos(angles)], 1), atol=2e-4)
+        assert got.shape[1] == encoding.feature_dim(dim)

@@ -24,7 +24,7 @@ def test_activation_and_its_gradient_hold_the_factor_constant():
 def test_network_matches_numpy_and_biases_spread_over_k():
     network = finer.FinerNetwork(depth=3, width=64, channels=2)
     coords = np.random.default_rng(0).random((20, 2), dtype=np.float32)
-    matrix = finer.Finer(finer_omega=20.0, finer_bias_scale=5.0).matrix(None)
+    matrix = finer.Finer(finer_omega=20.0, finer_bias_scale=5.0).matrix(None, 2)
     params = network.init(jax.random.PRNGKey(0), network.inputs(coords, matrix), train=False)["params"]
     bias = np.asarray(params["Dense_0"]["bias"])
     assert np.abs(bias).max() <= 5.0 and np.abs(bias).max() > 0.9 * 5.0  # U(-k, k)
@@ -45,7 +45,7 @@ def test_registered_with_k_as_its_scale():
     assert encodings.get("finer") is finer.Finer
     specs = specs_lib.make_grid(["finer"], scales={"finer": [0.5, 4]})
     assert [spec.label for spec in specs] == ["finer k=0.5", "finer k=4"] and specs[0].lr == 1e-4
-    np.testing.assert_array_equal(specs_lib.stack_matrices(specs), [[30.0, 0.5], [30.0, 4.0]])
+    np.testing.assert_array_equal(specs_lib.stack_matrices(specs, 2), [[30.0, 0.5], [30.0, 4.0]])
     with pytest.raises(ValueError, match="finer: finer_bias_scale must be positive"):
         specs_lib.make_grid(["finer"], scales={"finer": [0]})
 

@@ -37,16 +37,21 @@ def test_batchnorm_off_is_a_plain_mlp():
 
 
 def test_flops_match_xla_count_of_the_training_step():
-    split = data.make_split(data.load_image(size=16), "memorize")
+    """On an image, and with positional encoding (2 d F features) on 256 samples of a 1D and a 3D signal."""
+    image = data.load_image(size=16)
+    cases = ((image, ("gaussian", "siren")), (image[..., 0].reshape(256, 1), ("positional",)),
+             (image.reshape(8, 8, 4, 3), ("positional",)))
     config = state.TrainConfig(batchnorm=False, width=64)
-    coords = jnp.asarray(split.train_coords.reshape(-1, 2))
-    for encoding in ("gaussian", "siren"):
-        spec = specs_lib.make_grid([encoding])[0]
-        model = spec.encoding.network(config, 3)
-        compiled, _ = train.compile_chunk([spec], split, config, 1)
-        # the inputs (features), computed once per dispatch, are not the step's
-        inputs = jax.jit(model.inputs).lower(coords, jnp.asarray(spec.matrix())).compile().cost_analysis()
-        inputs = inputs.get("flops", 0.0)
-        counted = spec.encoding.flops(model, 256)
-        # XLA counts the dots plus a few elementwise FLOPs per point
-        assert counted <= compiled.cost_analysis()["flops"] - inputs <= 1.05 * counted
+    for signal, names in cases:
+        split = data.make_split(signal, "memorize")
+        coords = jnp.asarray(split.train_coords.reshape(-1, split.dim))
+        for encoding in names:
+            spec = specs_lib.make_grid([encoding])[0]
+            model = spec.encoding.network(config, split.image.shape[-1])
+            compiled, _ = train.compile_chunk([spec], split, config, 1)
+            # the inputs (features), computed once per dispatch, are not the step's
+            matrix = jnp.asarray(spec.matrix(split.dim))
+            inputs = jax.jit(model.inputs).lower(coords, matrix).compile().cost_analysis().get("flops", 0.0)
+            counted = spec.encoding.flops(model, 256, split.dim)
+            # XLA counts the dots plus a few elementwise FLOPs per point
+            assert counted <= compiled.cost_analysis()["flops"] - inputs <= 1.05 * counted, (split.dim, encoding)

@@ -21,7 +21,7 @@ DOT = re.compile(r"stablehlo\.dot_general.*precision = \[(\w+), (\w+)\].*: \((te
 @pytest.mark.parametrize("encoding", ["gaussian", "none"])
 def test_the_encodings_compute_no_matmul(encoding):
     spec = specs_lib.make_grid([encoding], params={"mapping_size": 12})[0]
-    matrix = spec.matrix()
+    matrix = spec.matrix(2)
     text = jax.jit(lambda coords: fourier.encode(coords, matrix)).lower(jnp.zeros((16, 2))).as_text()
     assert "dot_general" not in text
     corners = jax.jit(lambda coords: hashgrid.hashgrid_corners(coords, jnp.asarray([4.0, 8.0]), 64))
@@ -37,7 +37,7 @@ def step_dots(encoding, matmul_precision, **params):
     text = train.train_chunk.lower(*args, jnp.int32(0), **train.chunk_options(specs, split, config, 1, None)).as_text()
     dots = DOT.findall(text)
     assert all(lhs == rhs for lhs, rhs, _, _ in dots)
-    return specs[0].encoding.feature_dim, [(lhs, a, b) for lhs, _, a, b in dots]
+    return specs[0].encoding.feature_dim(2), [(lhs, a, b) for lhs, _, a, b in dots]
 
 
 @pytest.mark.parametrize("encoding,params", [("gaussian", {"mapping_size": 12}), ("none", {}),

@@ -34,7 +34,7 @@ def test_search_and_test_specs_follow_the_paper():
     assert [(s.name, s.encoding.params(), s.seed) for s in search] == [
         ("gaussian", {"sigma": 1.0, "mapping_size": 256}, 0), ("gaussian", {"sigma": 2.0, "mapping_size": 256}, 0),
         ("positional", {"positional_freqs": 128, "positional_scale": 3.0}, 0)]
-    assert all(s.stack_key == ("fourier", 256) for s in search)  # m = 256; positional: 128 frequencies per axis
+    assert all(s.stack_key(2) == ("fourier", 256) for s in search)  # m = 256; positional: 128 frequencies per axis
     rates = protocol.search_specs([1], [3], lrs=[1e-3, 1e-2])[2:]
     assert [(s.name, s.lr, s.seed) for s in rates] == [("none", 1e-3, 0), ("none", 1e-2, 0), ("basic", 1e-3, 0),
                                                         ("basic", 1e-2, 0)]

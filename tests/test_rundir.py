@@ -24,7 +24,7 @@ def fake_stack(specs, evaluations=3, seed=0):
         specs=specs, eval_steps=np.arange(evaluations) * 5, loss=rng.random((count, 10), np.float32),
         scores={name: rng.random((count, evaluations), np.float32) * 30 for name in metrics.NAMES},
         frames=rng.integers(0, 256, (count, evaluations, 2, 2, 3), dtype=np.uint8),
-        batch_stats=initial.batch_stats, matrices=specs_lib.stack_matrices(specs), wall_s=1.5 + seed,
+        batch_stats=initial.batch_stats, matrices=specs_lib.stack_matrices(specs, 2), wall_s=1.5 + seed,
         state=initial)
 
 
@@ -67,7 +67,7 @@ def test_groups_split_a_label_by_learning_rate_only_where_it_varies():
 def test_model_index_maps_to_its_stack_and_position():
     specs = specs_lib.make_grid(["gaussian", "none", "siren"], seeds=[0, 1, 2], params={"mapping_size": 4})
     # stacks: gaussian (3), none (3), siren (3), at most 2 models each
-    locations = [rundir.checkpoint_location(specs, 2, index) for index in range(9)]
+    locations = [rundir.checkpoint_location(specs, 2, 2, index) for index in range(9)]
     assert locations == [(0, 0), (0, 1), (1, 0), (2, 0), (2, 1), (3, 0), (4, 0), (4, 1), (5, 0)]
 
 

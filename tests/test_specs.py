@@ -29,23 +29,29 @@ def test_learning_rates_default_per_encoding_and_override_in_order():
 def test_stack_keys_follow_parameter_shapes():
     specs = specs_lib.make_grid(["none", "basic", "positional", "gaussian", "gaussian", "hashgrid", "siren"],
                                 params={"mapping_size": 4, "positional_freqs": 2})
-    assert [s.stack_key for s in specs] == [
+    assert [s.stack_key(2) for s in specs] == [
         ("none",), ("fourier", 2), ("fourier", 4), ("fourier", 4), ("fourier", 4), ("hashgrid", 8, 2, 14),
         ("siren",)]
-    assert specs_lib.group_specs(specs) == [[0], [1], [2, 3, 4], [5], [6]]
-    assert specs_lib.group_specs(specs, max_stack=2) == [[0], [1], [2, 3], [4], [5], [6]]
+    assert specs_lib.group_specs(specs, None, 2) == [[0], [1], [2, 3, 4], [5], [6]]
+    assert specs_lib.group_specs(specs, 2, 2) == [[0], [1], [2, 3], [4], [5], [6]]
+    # B has d rows (basic), d F (positional) or m (gaussian): which of them stack depends on d
+    for dim in (1, 3):  # positional has 2 d rows, gaussian 4
+        assert specs_lib.group_specs(specs, None, dim) == [[0], [1], [2], [3, 4], [5], [6]]
+    for dim in (1, 2, 3):
+        for group in specs_lib.group_specs(specs[1:5], None, dim):
+            assert len({specs_lib.stack_matrices([specs[1:5][i]], dim).shape for i in group}) == 1
 
 
 def test_matrices_are_per_seed_and_stack():
     specs = specs_lib.make_grid(["gaussian"], seeds=[0, 1], scales={"gaussian": [1, 3]}, params={"mapping_size": 5})
-    matrices = specs_lib.stack_matrices(specs)
-    assert matrices.shape == (4, 5, 2)
+    matrices = specs_lib.stack_matrices(specs, 2)
+    assert matrices.shape == (4, 5, 2) and specs_lib.stack_matrices(specs, 3).shape == (4, 5, 3)
     # seed 0 at sigma 1 and 3: one draw, scaled; seeds 0 and 1 differ
     np.testing.assert_allclose(matrices[2], 3 * matrices[0], rtol=1e-6)
     assert not np.allclose(matrices[0], matrices[1])
     encoding_key = jax.random.split(jax.random.PRNGKey(1), 3)[0]
     np.testing.assert_allclose(matrices[1], np.asarray(jax.random.normal(encoding_key, (5, 2))), rtol=1e-6)
-    assert specs_lib.stack_matrices(specs_lib.make_grid(["none"])) is None
+    assert specs_lib.stack_matrices(specs_lib.make_grid(["none"]), 2) is None
 
 
 @pytest.mark.parametrize("name", encodings.NAMES)

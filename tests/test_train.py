@@ -118,7 +118,7 @@ def test_remat_keeps_a_third_of_the_residuals_and_trains_the_same():
     spec = specs_lib.make_spec("gaussian", mapping_size=16)
     model = spec.encoding.network(config, 3)
     initial = jax.tree_util.tree_map(lambda x: x[0], train.init_stack([spec], MEMORIZE, config))
-    features = model.inputs(jnp.asarray(MEMORIZE.train_coords.reshape(-1, 2)), jnp.asarray(spec.matrix()))
+    features = model.inputs(jnp.asarray(MEMORIZE.train_coords.reshape(-1, 2)), jnp.asarray(spec.matrix(2)))
     targets = jnp.asarray(MEMORIZE.train_pixels.reshape(-1, 3))
     kept = []
     for remat in (False, True):
@@ -185,7 +185,7 @@ def test_every_encoding_trains_on_minibatches(encoding):
     model = spec.encoding.network(config, 3)
     drawn = np.asarray(train.batch_indices(initial.key, 0, 64, 576))
     assert drawn.min() >= 0 and drawn.max() < 576 and len(set(drawn.tolist())) > 32
-    matrix = None if spec.matrix() is None else jnp.asarray(spec.matrix())
+    matrix = None if spec.matrix(2) is None else jnp.asarray(spec.matrix(2))
     inputs = model.inputs(jnp.asarray(MEMORIZE.train_coords.reshape(-1, 2)[drawn]), matrix)
     prediction, _ = model.apply({"params": initial.params, "batch_stats": initial.batch_stats}, inputs, train=True,
                                 mutable=["batch_stats"])
@@ -212,3 +212,31 @@ def test_models_on_their_own_signals_train_as_if_alone(config):
         train.train_stack(specs[:2], [tiles[0], data.make_split(IMAGE[:8, :8], "holdout")], short)
     with pytest.raises(ValueError, match="3 signals for a stack of 2 models"):
         train.train_stack(specs[:2], tiles, short)
+
+
+@pytest.mark.parametrize("stacking", STACKINGS)
+def test_a_stack_on_1d_and_3d_coordinates_trains_as_if_alone(stacking):
+    """The trainer's step on signals of 1 and 3 axes (holdout split): each stack of ``group_specs`` ends where
+    each of its models trained alone ends."""
+    config = state.TrainConfig(steps=4, eval_every=4, depth=2, width=16, batchnorm=False, stacking=stacking)
+    specs = [specs_lib.make_spec("gaussian", sigma=3.0, mapping_size=8, seed=0),
+             specs_lib.make_spec("positional", positional_freqs=8, positional_scale=3.0, seed=1),
+             specs_lib.make_spec("gaussian", sigma=6.0, mapping_size=8, seed=2, lr=3e-3)]
+    rng = np.random.default_rng(7)
+    for signal in (rng.random((32, 2), dtype=np.float32), rng.random((8, 8, 8, 1), dtype=np.float32)):
+        split = data.make_split(signal, "holdout")
+        groups = specs_lib.group_specs(specs, None, split.dim)
+        assert [len(group) for group in groups] == ([3] if split.dim == 1 else [2, 1])  # B: d F or m rows
+
+        def trained(stack):
+            states, losses = train.train_chunk(*train.chunk_inputs(stack, split, config), jnp.int32(0),
+                                               **train.chunk_options(stack, split, config, config.steps, None))
+            return jax.tree_util.tree_leaves(states.params), np.asarray(losses)
+
+        for group in groups:
+            params, losses = trained([specs[i] for i in group])
+            for k, i in enumerate(group):
+                single_params, single_losses = trained([specs[i]])
+                np.testing.assert_allclose(losses[k], single_losses[0], rtol=1e-5)
+                for together, single in zip(params, single_params):
+                    np.testing.assert_allclose(np.asarray(together)[k], np.asarray(single)[0], rtol=1e-5, atol=1e-7)

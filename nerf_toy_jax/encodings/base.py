@@ -71,21 +71,21 @@ class Encoding:
         """Short name for plots and logs, e.g. ``gaussian s=10``."""
         return self.name if self.scale_field is None else f"{self.name} {self.scale_symbol}={self.scale:g}"
 
-    @property
-    def stack_key(self):
-        """Encodings with equal keys have networks of equal parameter shapes and stack."""
+    def stack_key(self, dim):
+        """Encodings with equal keys have networks of equal parameter shapes on coordinates of ``dim`` axes,
+        and stack."""
         return (self.name,)
 
-    @property
-    def feature_dim(self):
-        """Width of the input of the network's first Dense layer, for 2D coordinates."""
-        return 2
+    def feature_dim(self, dim):
+        """Width of the input of the network's first Dense layer, for coordinates of ``dim`` axes."""
+        return dim
 
-    def matrix(self, key):
+    def matrix(self, key, dim):
         """The fixed per-model array the network's ``inputs`` take (float32 [...]), or None.
 
         Args:
           key: the model's encoding PRNG key (for random encodings).
+          dim: number of coordinate axes d of the signal (1, 2 or 3).
         """
         return None
 
@@ -99,6 +99,7 @@ class Encoding:
         """The optimiser at learning rate ``lr`` (a traced scalar inside the step)."""
         return optax.adam(lr)
 
-    def flops(self, network, points):
-        """Matmul FLOPs of one training step of ``network`` on ``points`` points (``model.dense_flops``)."""
-        return model.dense_flops(network, self.feature_dim, points, first_input_gradient=self.trainable_features)
+    def flops(self, network, points, dim):
+        """Matmul FLOPs of one training step of ``network`` on ``points`` points of ``dim`` coordinate axes
+        (``model.dense_flops``)."""
+        return model.dense_flops(network, self.feature_dim(dim), points, first_input_gradient=self.trainable_features)

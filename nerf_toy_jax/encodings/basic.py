@@ -14,17 +14,15 @@ def basic_matrix(dim=2):
 
 @dataclasses.dataclass(frozen=True)
 class Basic(base.Encoding):
-    """Fourier features of B = I [2, 2] (4 features), into ``model.MLP``."""
+    """Fourier features of B = I [d, d] (2d features), into ``model.MLP``."""
 
     name = "basic"
 
-    @property
-    def stack_key(self):
-        return ("fourier", 2)
+    def stack_key(self, dim):
+        return ("fourier", dim)  # the rows of B
 
-    @property
-    def feature_dim(self):
-        return 4
+    def feature_dim(self, dim):
+        return 2 * dim
 
-    def matrix(self, key):
-        return basic_matrix()
+    def matrix(self, key, dim):
+        return basic_matrix(dim)

@@ -69,7 +69,7 @@ class Finer(base.Encoding):
     finer_omega: float = 30.0
     finer_bias_scale: float = 1.0
 
-    def matrix(self, key):
+    def matrix(self, key, dim):
         """(omega_0, k), float32 [2]."""
         return jnp.asarray([self.finer_omega, self.finer_bias_scale], jnp.float32)
 

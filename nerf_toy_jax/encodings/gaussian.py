@@ -25,7 +25,7 @@ def gaussian_matrix(key, sigma, mapping_size, dim=2):
 
 @dataclasses.dataclass(frozen=True)
 class Gaussian(base.Encoding):
-    """Fourier features of a Gaussian B [m, 2] (2m features), into ``model.MLP``.
+    """Fourier features of a Gaussian B [m, d] (2m features), into ``model.MLP``.
 
     Attributes:
       sigma: standard deviation of B, cycles per unit.
@@ -43,13 +43,11 @@ class Gaussian(base.Encoding):
     sigma: float = 10.0
     mapping_size: int = 256
 
-    @property
-    def stack_key(self):
-        return ("fourier", self.mapping_size)
+    def stack_key(self, dim):
+        return ("fourier", self.mapping_size)  # the rows of B
 
-    @property
-    def feature_dim(self):
+    def feature_dim(self, dim):
         return 2 * self.mapping_size
 
-    def matrix(self, key):
-        return gaussian_matrix(key, self.sigma, self.mapping_size)
+    def matrix(self, key, dim):
+        return gaussian_matrix(key, self.sigma, self.mapping_size, dim)

@@ -1,8 +1,8 @@
 """The multiresolution hash grid (Muller et al. 2022, Instant-NGP): trainable tables, then a small MLP.
 
-The fixed, per-model part is a pure function of arrays: per level, the four
-table indices of the grid cell around each point and its bilinear weights
-(``hashgrid_corners``), from the level resolutions (the model's ``matrix``).
+The fixed, per-model part is a pure function of arrays: per level, the 2^d
+table indices of the grid cell around each point of d coordinates and its
+multilinear weights (``hashgrid_corners``), from the level resolutions (the model's ``matrix``).
 The network (``HashGridMLP``) holds the trainable tables. The corner weights
 are elementwise float32 arithmetic, the same on every backend.
 """
@@ -16,7 +16,7 @@ import optax
 from nerf_toy_jax import model
 from nerf_toy_jax.encodings import base
 
-HASH_PRIMES = (1, 2654435761)  # per-axis primes of the spatial hash (Teschner et al. 2003; Instant-NGP)
+HASH_PRIMES = (1, 2654435761, 805459861)  # per-axis primes of the spatial hash (Teschner et al. 2003; Instant-NGP)
 
 
 def hashgrid_resolutions(coarsest, finest, levels):
@@ -36,52 +36,74 @@ def hashgrid_resolutions(coarsest, finest, levels):
     return jnp.floor(coarsest * growth ** jnp.arange(levels, dtype=jnp.float32) + 1e-4)
 
 
-def spatial_hash(ix, iy, table_size):
-    """Index of the integer corner (ix, iy) in a table of ``table_size`` (a power of two) entries:
-    ``(ix * 1 XOR iy * 2654435761) mod table_size`` in uint32 arithmetic. Returns int32."""
-    hashed = ix.astype(jnp.uint32) * jnp.uint32(HASH_PRIMES[0]) ^ iy.astype(jnp.uint32) * jnp.uint32(HASH_PRIMES[1])
+def spatial_hash(corners, table_size):
+    """Index of integer corners in a table of ``table_size`` (a power of two) entries:
+    ``(c_0 * 1 XOR c_1 * 2654435761 XOR c_2 * 805459861) mod table_size`` in uint32 arithmetic.
+
+    Args:
+      corners: int32 [..., d], d <= 3.
+
+    Returns:
+      int32 [...].
+    """
+    hashed = corners[..., 0].astype(jnp.uint32) * jnp.uint32(HASH_PRIMES[0])
+    for axis in range(1, corners.shape[-1]):
+        hashed = hashed ^ corners[..., axis].astype(jnp.uint32) * jnp.uint32(HASH_PRIMES[axis])
     return (hashed & jnp.uint32(table_size - 1)).astype(jnp.int32)
 
 
-def hashgrid_corners(coords, resolutions, table_size):
-    """Table indices and bilinear weights of the four cell corners around each point, per level.
+def corner_offsets(dim):
+    """The 2^d corners of a unit cell: int32 [2^d, d], corner c at ``(c >> a) & 1`` along axis a (axis 0
+    fastest: (0, 0), (1, 0), (0, 1), (1, 1) in 2D)."""
+    return jnp.asarray([[(c >> axis) & 1 for axis in range(dim)] for c in range(2 ** dim)], jnp.int32)
 
-    At level l the point ``v`` in [0, 1]^2 lies in the cell of ``floor(v * N_l)``
-    on a grid of ``(N_l + 1)^2`` corners. A level whose corners fit the table
-    (``(N_l + 1)^2 <= table_size``) indexes it densely, ``ix + (N_l + 1) iy``;
-    a finer level hashes the corner (``spatial_hash``).
+
+def hashgrid_corners(coords, resolutions, table_size):
+    """Table indices and multilinear weights of the 2^d cell corners around each point, per level.
+
+    At level l the point ``v`` in [0, 1]^d lies in the cell of ``floor(v * N_l)``
+    on a grid of ``(N_l + 1)^d`` corners. A level whose corners fit the table
+    (``(N_l + 1)^d <= table_size``) indexes it densely,
+    ``c_0 + (N_l + 1) c_1 + (N_l + 1)^2 c_2``; a finer level hashes the corner
+    (``spatial_hash``). d = 1, 2, 3: linear, bilinear, trilinear interpolation.
 
     Args:
-      coords: [N, 2] float32 in [0, 1].
+      coords: [N, d] float32 in [0, 1].
       resolutions: [L] float32 whole numbers N_l (``hashgrid_resolutions``).
       table_size: entries per level's table, a power of two.
 
     Returns:
-      (indices int32 [N, L, 4], weights float32 [N, L, 4]); corners in the
-      order (0, 0), (1, 0), (0, 1), (1, 1) along (axis 0, axis 1); the weights
-      of a point sum to 1.
+      (indices int32 [N, L, 2^d], weights float32 [N, L, 2^d]); corners in the
+      order of ``corner_offsets``; the weights of a point sum to 1.
     """
-    scaled = coords[:, None, :] * resolutions[None, :, None]  # [N, L, 2]
+    dim = coords.shape[-1]
+    scaled = coords[:, None, :] * resolutions[None, :, None]  # [N, L, d]
     base = jnp.minimum(jnp.floor(scaled), resolutions[None, :, None] - 1)  # v = 1 stays in the last cell
     frac = scaled - base
     base = base.astype(jnp.int32)
-    offsets = jnp.asarray([[0, 0], [1, 0], [0, 1], [1, 1]], jnp.int32)
-    corners = base[:, :, None, :] + offsets  # [N, L, 4, 2]
+    offsets = corner_offsets(dim)
+    corners = base[:, :, None, :] + offsets  # [N, L, 2^d, d]
     side = resolutions.astype(jnp.int32)[None, :, None] + 1
-    dense = corners[..., 0] + side * corners[..., 1]
-    hashed = spatial_hash(corners[..., 0], corners[..., 1], table_size)
-    indices = jnp.where(side * side <= table_size, dense, hashed)
-    fx, fy = frac[..., 0:1], frac[..., 1:2]
-    weights = jnp.concatenate([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], axis=-1)
+    dense = corners[..., dim - 1]
+    for axis in reversed(range(dim - 1)):
+        dense = dense * side + corners[..., axis]
+    hashed = spatial_hash(corners, table_size)
+    fits = side.astype(jnp.float32) ** dim <= table_size  # float: (N_l + 1)^3 can pass the int32 range
+    indices = jnp.where(fits, dense, hashed)
+    weights = None
+    for axis in range(dim):
+        f = frac[..., axis:axis + 1]
+        factor = jnp.where(offsets[:, axis] == 1, f, 1 - f)  # [N, L, 2^d]
+        weights = factor if weights is None else weights * factor
     return indices, weights
 
 
 def hashgrid_features(tables, indices, weights):
-    """Bilinear interpolation of table entries: the hash-grid features of N points.
+    """Multilinear interpolation of table entries: the hash-grid features of N points.
 
     Args:
       tables: [L, T, F] per-level tables.
-      indices, weights: [N, L, 4] from ``hashgrid_corners``.
+      indices, weights: [N, L, 2^d] from ``hashgrid_corners``.
 
     Returns:
       [N, L * F] float32: level-major, ``features[:, l * F:(l + 1) * F]`` from level l.
@@ -95,7 +117,7 @@ class HashGridMLP(nn.Module):
 
     Each of ``levels`` levels holds a table of ``2^log2_table`` entries of
     ``features`` values, initialised U(-1e-4, 1e-4) as published; a point's
-    feature at a level is the bilinear interpolation of its cell's four
+    feature at a level is the multilinear interpolation of its cell's 2^d
     corner entries (``hashgrid_corners``). The concatenated
     features [N, levels * features] feed ``MLP(depth, width)`` without BatchNorm.
 
@@ -117,7 +139,7 @@ class HashGridMLP(nn.Module):
     batchnorm = False  # for the trainer: no batch statistics
 
     def inputs(self, coords, resolutions):
-        """(indices int32 [N, L, 4], weights float32 [N, L, 4]) at the level ``resolutions`` [L]."""
+        """(indices int32 [N, L, 2^d], weights float32 [N, L, 2^d]) at the level ``resolutions`` [L]."""
         return hashgrid_corners(coords, resolutions, 2 ** self.log2_table)
 
     @nn.compact
@@ -163,15 +185,13 @@ class HashGrid(base.Encoding):
             raise ValueError(f"hashgrid_finest ({self.hashgrid_finest}) must be at least hashgrid_coarsest "
                              f"({self.hashgrid_coarsest})")
 
-    @property
-    def stack_key(self):
+    def stack_key(self, dim):
         return (self.name, self.hashgrid_levels, self.hashgrid_features, self.hashgrid_log2_table)
 
-    @property
-    def feature_dim(self):
+    def feature_dim(self, dim):
         return self.hashgrid_levels * self.hashgrid_features
 
-    def matrix(self, key):
+    def matrix(self, key, dim):
         """The level resolutions, float32 [L]."""
         return hashgrid_resolutions(self.hashgrid_coarsest, self.hashgrid_finest, self.hashgrid_levels)
 

@@ -7,6 +7,6 @@ from nerf_toy_jax.encodings import base
 
 @dataclasses.dataclass(frozen=True)
 class Identity(base.Encoding):
-    """The coordinates [N, 2] unchanged, into ``model.MLP``."""
+    """The coordinates [N, d] unchanged, into ``model.MLP``."""
 
     name = "none"

@@ -45,7 +45,7 @@ def positional_matrix(freqs, dim=2):
 
 @dataclasses.dataclass(frozen=True)
 class Positional(base.Encoding):
-    """Fourier features of ``positional_freqs`` frequencies per axis (rows 2F of B), into ``model.MLP``.
+    """Fourier features of ``positional_freqs`` frequencies per axis (rows d F of B), into ``model.MLP``.
 
     Attributes:
       positional_freqs: frequencies F per axis.
@@ -61,15 +61,13 @@ class Positional(base.Encoding):
     positional_freqs: int = 128
     positional_scale: float | None = 6.0
 
-    @property
-    def stack_key(self):
-        return ("fourier", 2 * self.positional_freqs)
+    def stack_key(self, dim):
+        return ("fourier", dim * self.positional_freqs)  # the rows of B
 
-    @property
-    def feature_dim(self):
-        return 4 * self.positional_freqs
+    def feature_dim(self, dim):
+        return 2 * dim * self.positional_freqs
 
-    def matrix(self, key):
+    def matrix(self, key, dim):
         if self.positional_scale is None:
-            return positional_matrix(nerf_frequencies(self.positional_freqs))
-        return positional_matrix(log_linear_frequencies(self.positional_scale, self.positional_freqs))
+            return positional_matrix(nerf_frequencies(self.positional_freqs), dim)
+        return positional_matrix(log_linear_frequencies(self.positional_scale, self.positional_freqs), dim)

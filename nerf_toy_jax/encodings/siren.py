@@ -74,7 +74,7 @@ class Siren(base.Encoding):
 
     siren_omega: float = 30.0
 
-    def matrix(self, key):
+    def matrix(self, key, dim):
         """omega_0, float32 [1]."""
         return jnp.asarray([self.siren_omega], jnp.float32)
 
