@@ -20,7 +20,7 @@ from ml_collections import config_dict, config_flags
 
 import experiments
 from experiments.parsing import UsageError, output_folder, refuse_changed
-from nerf_toy_jax import cost, data, datasets, encodings, parallel, rundir, runner, specs as specs_lib, state
+from nerf_toy_jax import cost, data, encodings, parallel, rundir, runner, signals, specs as specs_lib, state
 
 FLAGS = flags.FLAGS
 DEFAULT_CONFIG = str(pathlib.Path(__file__).parent / "configs" / "default.py")
@@ -135,15 +135,15 @@ def load_split(config):
     if config.split not in data.SPLITS:
         raise UsageError(f"config.split must be one of {', '.join(data.SPLITS)}, got {config.split!r}")
     try:
-        image = datasets.load_any(config.image, config.size or None, max_pixels=FLAGS.max_pixels,
-                                  timeout=FLAGS.url_timeout)
+        kind, values = signals.load(config.image, config.size or None, max_pixels=FLAGS.max_pixels,
+                                    timeout=FLAGS.url_timeout)
     except FileNotFoundError:
         raise UsageError(f"image file not found: {config.image}") from None
     except IsADirectoryError:
         raise UsageError(f"config.image is a folder, not an image file: {config.image}") from None
     except OSError as error:
         raise UsageError(str(error)) from None
-    return data.make_split(image, config.split)
+    return signals.make_split(kind, values, config.split)
 
 
 def every(value, default, eval_every, name):
@@ -170,7 +170,8 @@ def plan(config, out):
     split = load_split(config)
     pixels = split.train_pixels[..., 0].size
     if train_config.batch_size and train_config.batch_size > pixels:
-        raise UsageError(f"config.train.batch_size {train_config.batch_size} exceeds the {pixels} training pixels")
+        raise UsageError(f"config.train.batch_size {train_config.batch_size} exceeds the {pixels} training "
+                         f"{signals.get(split.kind).unit}s")
     cost.check_memory(specs, split, train_config, FLAGS.memory_limit_mb * 2**20 or cost.available_bytes())
     resolved = copy.deepcopy(config)
     resolved.gif_every = gif_every
@@ -225,7 +226,8 @@ def plans():
 def record(run):
     """The config.json of a run: its resolved config, the command, what it trained, and where."""
     return {"format": rundir.FORMAT, "command": command(), "config": run.config.to_dict(),
-            "image_shape": list(run.split.image.shape), "checkpoint_every": run.checkpoint_every,
+            "kind": run.split.kind, "image_shape": list(run.split.image.shape),
+            "checkpoint_every": run.checkpoint_every,
             "specs": [specs_lib.spec_to_dict(spec) for spec in run.specs], "environment": rundir.environment()}
 
 

@@ -36,6 +36,8 @@ def main(argv):
         if not FLAGS.scale > 0:
             raise ValueError(f"--scale must be positive, got {FLAGS.scale}")
         record = rundir.load_record(run)
+        if record.get("kind", "image") != "image":
+            raise ValueError(f"{run} fitted a {record['kind']}: render draws images at a finer resolution")
         rows = rundir.load_json(run / "metrics.json")
         indices = [int(i) for i in FLAGS.models] or list(rundir.representatives(rows).values())
         bad = [i for i in indices if not 0 <= i < len(rows)]

@@ -22,7 +22,7 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     out, runs = common.main_run()
-    shown = rundir.shown_metrics()
+    shown = rundir.shown_metrics(runs[0])
     print(f"\n{'model':<22} {'seed':>4} " + " ".join(f"{f'{m.split} {m.title.split()[0]}':>11}" for m in shown.values()))
     for rows in runs:
         for row in rows:

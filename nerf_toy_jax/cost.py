@@ -5,7 +5,7 @@ import os
 import jax
 import jax.numpy as jnp
 
-from nerf_toy_jax import evaluate, parallel, specs as specs_lib, train
+from nerf_toy_jax import evaluate, parallel, signals, specs as specs_lib, train
 from nerf_toy_jax.encodings import hashgrid
 from nerf_toy_jax.model import MLP
 
@@ -116,4 +116,5 @@ def compile_evaluate(specs, split, config, mesh=None):
     states, matrices, *_ = train.chunk_inputs(specs, split, config, mesh)
     model = train.make_network(specs, config, split.image.shape[-1])
     return evaluate.evaluate.lower(states, matrices, *evaluate.evaluation_inputs(split, config, mesh), model=model,
-                           stacking=config.stacking, mesh=mesh).compile()
+                                   metric_names=signals.get(split.kind).metrics, stacking=config.stacking,
+                                   mesh=mesh).compile()

@@ -177,6 +177,7 @@ class Split:
       test_coords: float32 [*s', d].
       test_pixels: float32 [*s', C].
       image: float32 [*S, C], the whole signal.
+      kind: its kind (``signals.KINDS``).
     """
 
     name: str
@@ -185,6 +186,7 @@ class Split:
     test_coords: np.ndarray
     test_pixels: np.ndarray
     image: np.ndarray
+    kind: str = "image"
 
     @property
     def dim(self):

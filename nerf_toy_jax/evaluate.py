@@ -72,20 +72,22 @@ def data_statistics(model, params, batch_stats, matrix, coords):
     return stats
 
 
-@functools.partial(jax.jit, static_argnames=("model", "stacking", "mesh"))
-def evaluate(states, matrices, split_arrays, frame_coords, *, model, stacking="auto", mesh=None):
-    """Evaluates every model with full-training-set BatchNorm statistics, on every metric of ``metrics.METRICS``.
+@functools.partial(jax.jit, static_argnames=("model", "metric_names", "stacking", "mesh"))
+def evaluate(states, matrices, split_arrays, frame_coords, *, model, metric_names, stacking="auto", mesh=None):
+    """Evaluates every model with full-training-set BatchNorm statistics, on the metrics ``metric_names``.
 
     Args:
       states: ``TrainState`` stack [K, ...]; matrices: encoding arrays [K, ...] or None.
-      split_arrays: (train coords [h, w, d], train colours [h, w, C], test coords, test colours)
-        (``evaluation_inputs``); colours [K, h, w, C] give each model its own signal.
-      frame_coords: [h, w, d] coordinates of the GIF frame grid.
+      split_arrays: (train coords [*s, d], train values [*s, C], test coords, test values)
+        (``evaluation_inputs``); values [K, *s, C] give each model its own signal.
+      frame_coords: [*f, d] coordinates of the GIF frame grid.
+      metric_names: names of ``metrics.METRICS`` (the signal's kind's, ``signals.Kind.metrics``).
 
     Returns:
-      (batch_stats [K, ...], scores {metric name: float32 [K]}, frames uint8 [K, h, w, C]).
+      (batch_stats [K, ...], scores {metric name: float32 [K]}, frames uint8 [K, *f, C]).
     """
-    per_model = split_arrays[1].ndim == 4  # one signal per model: colours [K, h, w, C]
+    per_model = split_arrays[1].ndim == split_arrays[0].ndim + 1  # one signal per model: values [K, *s, C]
+    chosen = [metric for metric in metrics.METRICS if metric.name in metric_names]
 
     def per_device(states, matrices, *arrays):
         if per_model:
@@ -99,7 +101,7 @@ def evaluate(states, matrices, split_arrays, frame_coords, *, model, stacking="a
             pairs = {"train": (predict(model, variables, matrix, train_coords), train_pixels),
                      "test": (predict(model, variables, matrix, test_coords), test_pixels)}
             frame = predict(model, variables, matrix, frame_coords)
-            scores = {metric.name: metric.function(*pairs[metric.split]) for metric in metrics.METRICS}
+            scores = {metric.name: metric.function(*pairs[metric.split]) for metric in chosen}
             return batch_stats, scores, jnp.round(frame * 255.0).astype(jnp.uint8)
 
         if per_model:
@@ -114,10 +116,11 @@ def evaluate(states, matrices, split_arrays, frame_coords, *, model, stacking="a
     return parallel.on_devices(per_device, mesh, (states, matrices), (*split_arrays, frame_coords))
 
 
-def frame_shape(height, width, frame_size):
-    """(h, w) of prediction frames: the image shape scaled so the longest side is at most ``frame_size``."""
-    scale = min(1.0, frame_size / max(height, width))
-    return max(1, round(height * scale)), max(1, round(width * scale))
+def frame_shape(sides, frame_size):
+    """The sides of prediction frames: the signal's ``sides`` (d of them) scaled so the longest is at most
+    ``frame_size^(2 / d)`` (an image: ``frame_size``; any signal: about ``frame_size^2`` samples)."""
+    scale = min(1.0, frame_size ** (2 / len(sides)) / max(sides))
+    return tuple(max(1, round(side * scale)) for side in sides)
 
 
 @functools.partial(jax.jit, static_argnames=("model",))
@@ -125,25 +128,27 @@ def _predict_jit(variables, matrix, coords, *, model):
     return predict(model, variables, matrix, coords)
 
 
-def render(config, channels, spec, variables, matrix, height, width, rows_per_call=64):
-    """Evaluates one trained model on a pixel grid of any resolution.
+def render(config, channels, spec, variables, matrix, *sides, rows_per_call=64):
+    """Evaluates one trained model on a grid of any resolution.
 
     Args:
       config: the run's ``TrainConfig`` (for the architecture).
       channels: output channels C.
       spec: the model's ``specs.ModelSpec``.
       variables: {"params", "batch_stats"} of one model.
-      matrix: its encoding array (``spec.matrix(2)``), or None.
-      height, width: grid size; the coordinates are ``data.coordinate_grid``.
-      rows_per_call: image rows evaluated per call, bounding memory.
+      matrix: its encoding array (``spec.matrix(d)``), or None.
+      sides: the grid's samples along each of its d axes (an image: height, width); the coordinates are
+        ``data.coordinate_grid``.
+      rows_per_call: entries of the first axis evaluated per call, bounding memory (a curve: all at once).
 
     Returns:
-      float32 [height, width, C] in [0, 1].
+      float32 [*sides, C] in [0, 1].
     """
     model = spec.encoding.network(config, channels)
-    grid = data.coordinate_grid(height, width)
-    parts = [_predict_jit(variables, matrix, jnp.asarray(grid[top:top + rows_per_call]), model=model)
-             for top in range(0, height, rows_per_call)]
+    grid = data.coordinate_grid(*sides)
+    rows = rows_per_call if len(sides) > 1 else sides[0]
+    parts = [_predict_jit(variables, matrix, jnp.asarray(grid[top:top + rows]), model=model)
+             for top in range(0, sides[0], rows)]
     return np.concatenate([np.asarray(part) for part in parts])
 
 
@@ -152,7 +157,7 @@ def evaluation_inputs(split, config, mesh=None):
     arguments of ``evaluate``. ``split`` is a ``data.Split`` (everything replicated) or a list of one per
     model (``data.signals``: the colours stacked [K, ...] and split over ``mesh``)."""
     first, per_model = data.signals(split)
-    frame_grid = data.coordinate_grid(*frame_shape(*first.image.shape[:2], config.frame_size))
+    frame_grid = data.coordinate_grid(*frame_shape(first.image.shape[:-1], config.frame_size))
     if not per_model:
         *arrays, frame_coords = parallel.replicate(
             (first.train_coords, first.train_pixels, first.test_coords, first.test_pixels, frame_grid), mesh)

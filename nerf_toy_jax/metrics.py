@@ -2,8 +2,9 @@
 
 ``METRICS`` drives evaluation, the stack results, the run files, the curves
 and the tables: a new metric is a function here and one line of the table.
-The functions take ``[..., H, W, C]`` float arrays and reduce the last three
-axes; they ``jit`` and ``vmap``.
+The functions take one signal's ``[H, W, C]`` float arrays (MSE and PSNR:
+any ``[*S, C]``, every sample counted) and ``jit`` and ``vmap``; a kind of
+signal (``signals.KINDS``) names the metrics evaluated on it.
 """
 
 import dataclasses
@@ -17,9 +18,14 @@ SSIM_WINDOW = 11  # taps of the Gaussian window
 SSIM_SIGMA = 1.5  # its standard deviation in pixels
 
 
+def _as_image(a):
+    """[*S, C] as dm-pix's [H, W, C]: an image unchanged, other signals as one column of samples."""
+    return a if a.ndim == 3 else a.reshape(-1, 1, a.shape[-1])
+
+
 def mse(a, b):
-    """Mean squared error over [H, W, C]."""
-    return dm_pix.mse(a, b)
+    """Mean squared error over [*S, C]."""
+    return dm_pix.mse(_as_image(a), _as_image(b))
 
 
 def psnr_from_mse(error):
@@ -28,8 +34,8 @@ def psnr_from_mse(error):
 
 
 def psnr(a, b):
-    """Peak signal-to-noise ratio in dB for data range 1."""
-    return dm_pix.psnr(a, b)
+    """Peak signal-to-noise ratio in dB for data range 1, over [*S, C]."""
+    return dm_pix.psnr(_as_image(a), _as_image(b))
 
 
 def ssim(a, b):
@@ -57,7 +63,7 @@ class Metric:
       name: its key in results, e.g. "test_psnr": the split, then the quantity.
       split: "train" or "test": the pixels it is computed on.
       quantity: what it measures ("loss", "psnr", "ssim"); curves draw one panel per quantity.
-      function: ``function(prediction, target) -> float32 []`` on [H, W, C] images.
+      function: ``function(prediction, target) -> float32 []`` on one signal's values.
       higher_is_better: the direction of better.
       title: the quantity in words, with its unit.
       digits: decimals in tables.

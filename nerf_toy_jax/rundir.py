@@ -44,7 +44,7 @@ COLUMNS = ("index", "label", "encoding", *PARAM_COLUMNS, "seed", "lr", *metrics.
 
 
 RUN_FILES = ("config.json", "metrics.csv", "metrics.json", "metrics.md", "history.npz", "frames.npz", "image.png",
-             "curves.png", "final.png", "convergence.gif", "psnr_vs_scale.png", "psnr_vs_scale.md", "checkpoints",
+             "signal.npz", "predictions.npz", "spectrum.png", "curves.png", "final.png", "convergence.gif", "psnr_vs_scale.png", "psnr_vs_scale.md", "checkpoints",
              "reconstructions", "gifs", "renders", "tensorboard", "arms.json", "arms.md", "arms.png")
 
 
@@ -242,7 +242,8 @@ def write_metrics(out, rows):
     """Writes metrics.csv, metrics.json and metrics.md into ``out``."""
     out = pathlib.Path(out)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    columns = [name for name in COLUMNS if name not in metrics.NAMES or name in rows[0]]  # the kind's metrics
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows([{key: ("" if value is None else value) for key, value in row.items()} for row in rows])
     write_text(out / "metrics.csv", buffer.getvalue())
@@ -255,12 +256,12 @@ def history_arrays(stacks):
 
     Returns:
       dict: labels [M] str, eval_steps [E], loss [M, S] (training-mode MSE
-      before each step), every metric of ``metrics.METRICS`` [M, E],
+      before each step), every metric evaluated [M, E],
       diverged [M] bool, diverged_step [M].
     """
     names = ("loss", "diverged", "diverged_step")
     arrays = {name: np.concatenate([getattr(stack, name) for stack in stacks]) for name in names}
-    arrays.update({name: np.concatenate([stack.scores[name] for stack in stacks]) for name in metrics.NAMES})
+    arrays.update({name: np.concatenate([stack.scores[name] for stack in stacks]) for name in stacks[0].scores})
     arrays["labels"] = np.asarray([spec.label for spec, _, _ in ordered(stacks)])
     arrays["eval_steps"] = stacks[0].eval_steps
     return arrays
@@ -351,20 +352,21 @@ def _read_stack(out, stack_index):
         payload["scores"] = {name: payload.pop(name) for name in ("train_loss", "train_psnr", "test_psnr",
                                                                    "test_ssim")}
         payload["batch_stats"] = payload.pop("variables")["batch_stats"]
-    missing = [name for name in metrics.NAMES if name not in payload["scores"]]
-    if missing:
-        raise ValueError(f"{path} has no {', '.join(missing)}: it was written before that metric existed; "
-                         "train the run again to record it")
     return payload
 
 
-def load_stack(out, stack_index, target_state):
+def load_stack(out, stack_index, target_state, metric_names):
     """The ``StackResult`` saved by ``write_stack``; ``target_state`` (e.g. ``train.init_stack``)
-    gives the structure of the training state."""
+    gives the structure of the training state, ``metric_names`` the metrics it must hold (its signal's
+    kind's)."""
     payload = _read_stack(out, stack_index)
+    missing = [name for name in metric_names if name not in payload["scores"]]
+    if missing:
+        raise ValueError(f"{stack_path(out, stack_index)} has no {', '.join(missing)}: it was written before that "
+                         "metric existed; train the run again to record it")
     return StackResult(specs=[specs_lib.spec_from_dict(spec) for spec in payload["specs"]],
                        eval_steps=payload["eval_steps"], loss=payload["loss"],
-                       scores={name: payload["scores"][name] for name in metrics.NAMES}, frames=payload["frames"],
+                       scores={name: payload["scores"][name] for name in metric_names}, frames=payload["frames"],
                        batch_stats=payload["batch_stats"], matrices=payload["matrices"], wall_s=payload["wall_s"],
                        state=flax.serialization.from_state_dict(target_state, payload["state"]))
 

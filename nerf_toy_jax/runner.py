@@ -13,8 +13,9 @@ import sys
 import time
 
 import jax
+import numpy as np
 
-from nerf_toy_jax import cost, evaluate, metrics, parallel, rundir, specs as specs_lib, train, viz
+from nerf_toy_jax import cost, evaluate, metrics, parallel, rundir, signals, specs as specs_lib, train, viz
 
 
 def _clock(seconds):
@@ -102,12 +103,12 @@ def describe_work(specs, split, config):
     """Lines announcing the work: models, stacks, pixels, steps, matmul FLOPs and memory."""
     groups = specs_lib.group_specs(specs, config.max_stack, split.dim)
     flops = sum(cost.stack_flops(specs, split, config))
-    height, width, channels = split.image.shape
+    unit = signals.get(split.kind).unit
     points = config.batch_size or split.train_pixels[..., 0].size
     return [
         f"{len(specs)} models in {len(groups)} stacks of {', '.join(str(len(g)) for g in groups)}; "
-        f"image {height}x{width}x{channels}, {split.name} split, "
-        f"{split.train_pixels[..., 0].size} training pixels, {points} per step",
+        f"{split.kind} {'x'.join(map(str, split.image.shape))}, {split.name} split, "
+        f"{split.train_pixels[..., 0].size} training {unit}s, {points} per step",
         f"MLP depth {config.depth} width {config.width} batchnorm {config.batchnorm}; "
         f"{config.steps} steps, evaluation every {config.eval_every}",
         f"memory: about {max(cost.stack_memory(specs, split, config)) / 2**20:.0f} MB for the largest stack "
@@ -138,8 +139,9 @@ def tensorboard_logger(writer, first_index):
     def log(specs, step, scores):
         for k, spec in enumerate(specs):
             model = re.sub(r"[^\w.-]", "_", f"{first_index + k:04d} {spec.label} seed {spec.seed}")
-            for metric in metrics.METRICS:
-                writer.add_scalar(f"{metric.name}/{model}", float(scores[metric.name][k]), step)
+            for name in metrics.NAMES:
+                if name in scores:
+                    writer.add_scalar(f"{name}/{model}", float(scores[name][k]), step)
         writer.flush()
 
     return log
@@ -173,12 +175,15 @@ def run(out, specs, split, config, *, gif_every, record, model_gifs=False, resum
       trained so far, when stopped), and whether every model finished.
     """
     out = pathlib.Path(out)
+    kind = signals.get(split.kind)
     writes = parallel.is_primary()  # of several processes, process 0 writes
     for line in describe_work(specs, split, config):
         log(line)
     if not resume and writes:
         rundir.write_json(out / "config.json", record)
-        rundir.write_png(out / "image.png", split.image)
+        rundir.write_png(out / "image.png", kind.picture(split.image))
+        if kind.name != "image":
+            rundir.write_npz(out / "signal.npz", values=split.image)
 
     groups = specs_lib.group_specs(specs, config.max_stack, split.dim)
     progress = Progress(cost.stack_flops(specs, split, config), config.steps, stream)
@@ -193,7 +198,8 @@ def run(out, specs, split, config, *, gif_every, record, model_gifs=False, resum
         on_eval = functools.partial(_each, callbacks, stack_specs)
         saved = None
         if resume and rundir.stack_path(out, stack_index).exists():
-            saved = rundir.load_stack(out, stack_index, train.init_stack(stack_specs, split, config))
+            saved = rundir.load_stack(out, stack_index, train.init_stack(stack_specs, split, config),
+                                      signals.get(split.kind).metrics)
             log(f"stack {stack_index + 1}/{len(groups)}: resuming at step {saved.steps_done}")
         if saved is not None and saved.steps_done == config.steps:
             stack = saved
@@ -219,12 +225,15 @@ def run(out, specs, split, config, *, gif_every, record, model_gifs=False, resum
     rundir.write_metrics(out, rows)
     rundir.write_history(out, stacks)
     rundir.write_frames(out, stacks, gif_every, list(range(len(rows))) if model_gifs else list(chosen.values()))
-    height, width, channels = split.image.shape
+    *sides, channels = split.image.shape
     members = rundir.ordered(stacks)
+    predictions = []
     for index in chosen.values():
         spec, stack, k = members[index]
         variables, matrix = stack.model_variables(k)
-        prediction = evaluate.render(config, channels, spec, variables, matrix, height, width)
-        rundir.write_png(rundir.reconstruction_path(out, index), prediction)
+        predictions.append(evaluate.render(config, channels, spec, variables, matrix, *sides))
+        rundir.write_png(rundir.reconstruction_path(out, index), kind.picture(predictions[-1], split.image))
+    if kind.name != "image":  # the values behind the pictures, for the kind's own figures
+        rundir.write_npz(out / "predictions.npz", values=np.stack(predictions), models=list(chosen.values()))
     viz.write_run_figures(out)
     return rows, True

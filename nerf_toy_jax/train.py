@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nerf_toy_jax import data, evaluate, metrics, parallel, specs as specs_lib
+from nerf_toy_jax import data, evaluate, parallel, signals, specs as specs_lib
 from nerf_toy_jax.state import StackResult, TrainState
 
 
@@ -219,22 +219,24 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
       ends: the chunks, keys and evaluations are the same.
     """
     started = time.perf_counter()
-    model = make_network(specs, config, data.signals(split)[0].image.shape[-1])
+    first_signal = data.signals(split)[0]
+    model = make_network(specs, config, first_signal.image.shape[-1])
+    names = signals.get(first_signal.kind).metrics
     mesh = parallel.model_mesh()
     count = len(specs)
     states, matrices, coords, targets = chunk_inputs(specs, split, config, mesh)
     split_arrays, frame_coords = evaluate.evaluation_inputs(split, config, mesh)
     # per-evaluation arrays, concatenated along the step axis at the end
-    history = {"eval_steps": [], "loss": [], "frames": [], **{name: [] for name in metrics.NAMES}}
+    history = {"eval_steps": [], "loss": [], "frames": [], **{name: [] for name in names}}
     previous_wall_s = 0.0
 
     def evaluated(step):
         batch_stats, scores, frame = evaluate.evaluate(states, matrices, split_arrays, frame_coords, model=model,
-                                                       stacking=config.stacking, mesh=mesh)
+                                                       metric_names=names, stacking=config.stacking, mesh=mesh)
         scores, diverged, frame = jax.tree_util.tree_map(lambda x: x[:count],
                                                          parallel.to_host((scores, states.diverged, frame)))
         history["eval_steps"].append(np.asarray([step]))
-        for name in metrics.NAMES:
+        for name in names:
             history[name].append(scores[name][:, None])
         history["frames"].append(frame[:, None])
         if on_eval is not None:
@@ -247,7 +249,7 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
         host, stats, host_matrices = jax.tree_util.tree_map(lambda x: x[:count],
                                                             parallel.to_host((states, batch_stats, matrices)))
         return StackResult(specs=list(specs), eval_steps=joined["eval_steps"], loss=joined["loss"],
-                           scores={name: joined[name] for name in metrics.NAMES}, frames=joined["frames"],
+                           scores={name: joined[name] for name in names}, frames=joined["frames"],
                            batch_stats=stats, matrices=host_matrices,
                            wall_s=previous_wall_s + time.perf_counter() - started, state=host)
 
@@ -258,7 +260,7 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
         batch_stats = resume_from.batch_stats
         for name in ("eval_steps", "loss", "frames"):
             history[name].append(getattr(resume_from, name))
-        for name in metrics.NAMES:
+        for name in names:
             history[name].append(resume_from.scores[name])
         previous_wall_s = resume_from.wall_s
     first = 0 if resume_from is None else resume_from.steps_done

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from nerf_toy_jax import data, encodings, metrics, protocol, rundir, specs as specs_lib
+from nerf_toy_jax import data, encodings, metrics, protocol, rundir, signals, specs as specs_lib
 
 CAPTION_PX = 14
 
@@ -148,9 +148,11 @@ def image_grid_png(path, images, captions, columns=None, title=None):
       captions: one string per image.
     """
     count = len(images)
-    columns = columns or -(-count // -(-count // 8))  # at most 8 per row, rows evenly filled
+    aspect = max(1.0, images[0].shape[1] / images[0].shape[0])  # wide pictures (a curve's): fewer per row
+    most = max(1, int(8 // aspect))
+    columns = columns or -(-count // -(-count // most))  # at most 8 squares per row, rows evenly filled
     rows = -(-count // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.9 * rows), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(2.6 * aspect * columns, 2.9 * rows), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
     for axis, image, caption in zip(axes.flat, images, captions):
@@ -160,6 +162,44 @@ def image_grid_png(path, images, captions, columns=None, title=None):
         height = figure.get_figheight()
         figure.subplots_adjust(top=1 - 0.75 / height)
         figure.suptitle(title, fontsize=10, y=1 - 0.15 / height)
+    _save(figure, path)
+
+
+def drawn_frames(out, record, frames):
+    """The frames of a run folder as pictures: uint8 [P, G, h, w, C]; an image's frames are pictures already,
+    another kind's (``signals.Kind.picture``) are drawn with the signal of its signal.npz beside them."""
+    kind = signals.get(record.get("kind", "image"))
+    if kind.name == "image":
+        return frames
+    with np.load(pathlib.Path(out) / "signal.npz") as archive:
+        reference = archive["values"]
+    return np.stack([np.stack([to_uint8_rgb(kind.picture(frame / 255.0, reference)) for frame in model])
+                     for model in frames])
+
+
+def residual_spectra_png(path, signal, predictions, labels, holdout):
+    """Spectral bias seen directly: the amplitude spectrum of a curve (grey) and of each model's residual
+    (prediction - curve, on every sample), against frequency in cycles per unit; the training grid's Nyquist
+    frequency dotted.
+
+    Args:
+      signal: float32 [n, 1]; predictions: float32 [P, n, 1]; labels: P names.
+    """
+    n = len(signal)
+    freqs = np.fft.rfftfreq(n, 1 / n)[1:]  # cycles per unit, without the mean
+
+    def amplitude(values):
+        return np.abs(np.fft.rfft(np.asarray(values, np.float64)[:, 0]))[1:] / n
+
+    figure, axis = plt.subplots(figsize=(8, 4.2))
+    axis.loglog(freqs, amplitude(signal), color="0.6", lw=1.2, label="the curve")
+    for colour, label, prediction in zip(plt.cm.tab10.colors * 10, labels, predictions):
+        axis.loglog(freqs, amplitude(prediction - signal), color=colour, lw=1, label=f"residual of {label}")
+    nyquist = n / (4 if holdout else 2)
+    axis.axvline(nyquist, color="k", ls=":", lw=1, label=f"training grid Nyquist ({nyquist:g})")
+    axis.set(xlabel="frequency (cycles per unit)", ylabel="amplitude", title="spectrum of each fit's residual")
+    axis.grid(alpha=0.3, which="both")
+    axis.legend(fontsize=8)
     _save(figure, path)
 
 
@@ -190,21 +230,29 @@ def write_run_figures(out):
     chosen = rundir.representatives(rows)
     stored = rundir.load_frames(out)
     position = {int(model): p for p, model in enumerate(stored["models"])}
+    frames = drawn_frames(out, record, stored["frames"])
     columns = [position[index] for index in chosen.values()]
-    convergence_gif(out / "convergence.gif", image, stored["frames"][columns],
+    convergence_gif(out / "convergence.gif", image, frames[columns],
                     [caption(name, index) for name, index in chosen.items()], stored["frame_steps"])
     if config.get("model_gifs"):
         for index, p in position.items():
-            convergence_gif(out / "gifs" / f"model_{index:04d}.gif", image, stored["frames"][p:p + 1],
+            convergence_gif(out / "gifs" / f"model_{index:04d}.gif", image, frames[p:p + 1],
                             [f"{rows[index]['label']} seed {rows[index]['seed']}"], stored["frame_steps"])
 
     finals = [np.asarray(Image.open(rundir.reconstruction_path(out, index))) for index in chosen.values()]
-    captions = [f"{caption(name, index)}\nPSNR {rows[index]['test_psnr']:.2f} dB  SSIM {rows[index]['test_ssim']:.3f}"
+    captions = [f"{caption(name, index)}\nPSNR {rows[index]['test_psnr']:.2f} dB"
+                + (f"  SSIM {rows[index]['test_ssim']:.3f}" if "test_ssim" in rows[index] else "")
                 for name, index in chosen.items()]
     image_grid_png(out / "final.png", [image] + finals, ["original"] + captions,
                    title=f"final reconstructions, {config['split']} split, step {rows[0]['steps']} (test metrics)")
+    if record.get("kind") == "curve":
+        with np.load(out / "signal.npz") as signal, np.load(out / "predictions.npz") as predictions:
+            labels = {index: name for name, index in chosen.items()}
+            residual_spectra_png(out / "spectrum.png", signal["values"], predictions["values"],
+                                 [labels[int(index)] for index in predictions["models"]],
+                                 holdout=config["split"] == "holdout")
     if swept_encodings(rows):
-        train_side = min(record["image_shape"][:2]) // (2 if config["split"] == "holdout" else 1)
+        train_side = min(record["image_shape"][:-1]) // (2 if config["split"] == "holdout" else 1)
         psnr_vs_scale_png(out / "psnr_vs_scale.png", rows, train_side)
         rundir.write_text(out / "psnr_vs_scale.md", psnr_vs_scale_markdown(rows, config["image"]))
 

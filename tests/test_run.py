@@ -94,6 +94,25 @@ def test_figures_regenerate_from_saved_files(folder):
     assert all((out / name).stat().st_size > 0 for name in ("curves.png", "final.png", "convergence.gif"))
 
 
+def test_a_curve_runs_end_to_end(tmp_path):
+    """A 1D signal through the run program: its kind's metrics only, its pictures, the residual spectra, and
+    test PSNRs that the saved predictions give at the held-out samples (NumPy)."""
+    out = tmp_path / "curve"
+    completed = run(*TINY, "--image=curve:tones:0", "--config.size=64", "--config.split=holdout",
+                    "--config.encodings=basic,gaussian", f"--out={out}")
+    assert completed.returncode == 0, completed.stderr
+    assert "curve 64x1, holdout split, 32 training samples" in completed.stdout
+    with open(out / "metrics.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert "test_ssim" not in rows[0] and len(rows) == 6
+    for name in ("spectrum.png", "final.png", "convergence.gif", "image.png"):
+        assert (out / name).stat().st_size > 0, name
+    with np.load(out / "signal.npz") as signal, np.load(out / "predictions.npz") as predictions:
+        for index, values in zip(predictions["models"], predictions["values"]):
+            error = np.mean((values[1::2] - signal["values"][1::2]) ** 2)
+            assert abs(-10 * np.log10(error) - float(rows[index]["test_psnr"])) < 1e-3
+
+
 @pytest.mark.parametrize("flag,message", [
     ("--encodings=none,fourier", "unknown encoding(s) fourier"),
     ("--config.scales.gaussian=-1", "gaussian: sigma must be positive"),

@@ -77,7 +77,7 @@ def test_checkpoints_round_trip_and_hold_the_parameters_once(tmp_path):
     rundir.write_stack(tmp_path, 0, stack)
     payload = flax.serialization.msgpack_restore(rundir.stack_path(tmp_path, 0).read_bytes())
     assert payload["format"] == rundir.FORMAT and "variables" not in payload and "params" in payload["state"]
-    loaded = rundir.load_stack(tmp_path, 0, train.init_stack(specs, SPLIT, CONFIG))
+    loaded = rundir.load_stack(tmp_path, 0, train.init_stack(specs, SPLIT, CONFIG), metrics.NAMES)
     assert loaded.specs == specs and loaded.wall_s == stack.wall_s
     for name in metrics.NAMES:
         np.testing.assert_array_equal(loaded.scores[name], stack.scores[name])
@@ -95,7 +95,7 @@ def test_format_1_checkpoints_load(tmp_path):
            "specs": [{**specs_lib.spec_to_dict(spec), "hashgrid_levels": 8, "siren_omega": 30.0} for spec in specs],
            "state": flax.serialization.to_state_dict(stack.state)}
     rundir.write_bytes(rundir.stack_path(tmp_path, 0), flax.serialization.msgpack_serialize(old))
-    loaded = rundir.load_stack(tmp_path, 0, train.init_stack(specs, SPLIT, CONFIG))
+    loaded = rundir.load_stack(tmp_path, 0, train.init_stack(specs, SPLIT, CONFIG), metrics.NAMES)
     assert loaded.specs == specs
     np.testing.assert_array_equal(loaded.scores["test_ssim"], stack.scores["test_ssim"])
     rundir.write_json(tmp_path / "config.json", {"settings": {}, "split": "memorize", "train": {"max_stack": None},

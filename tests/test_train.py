@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nerf_toy_jax import data, encodings, specs as specs_lib, state, train
+from nerf_toy_jax import data, encodings, signals, specs as specs_lib, state, train
 
 IMAGE = data.load_image(size=24)
 MEMORIZE = data.make_split(IMAGE, "memorize")
@@ -216,27 +216,35 @@ def test_models_on_their_own_signals_train_as_if_alone(config):
 
 @pytest.mark.parametrize("stacking", STACKINGS)
 def test_a_stack_on_1d_and_3d_coordinates_trains_as_if_alone(stacking):
-    """The trainer's step on signals of 1 and 3 axes (holdout split): each stack of ``group_specs`` ends where
-    each of its models trained alone ends."""
+    """Signals of 1 and 3 axes (holdout split): each stack of ``group_specs`` ends where each of its models
+    trained alone ends; a curve is trained and evaluated on its kind's metrics, a volume by the step alone."""
     config = state.TrainConfig(steps=4, eval_every=4, depth=2, width=16, batchnorm=False, stacking=stacking)
     specs = [specs_lib.make_spec("gaussian", sigma=3.0, mapping_size=8, seed=0),
              specs_lib.make_spec("positional", positional_freqs=8, positional_scale=3.0, seed=1),
              specs_lib.make_spec("gaussian", sigma=6.0, mapping_size=8, seed=2, lr=3e-3)]
     rng = np.random.default_rng(7)
-    for signal in (rng.random((32, 2), dtype=np.float32), rng.random((8, 8, 8, 1), dtype=np.float32)):
-        split = data.make_split(signal, "holdout")
+    curve = signals.make_split("curve", rng.random((32, 2), dtype=np.float32), "holdout")
+    volume = data.make_split(rng.random((8, 8, 8, 1), dtype=np.float32), "holdout")
+
+    def stepped(stack, split):
+        states, losses = train.train_chunk(*train.chunk_inputs(stack, split, config), jnp.int32(0),
+                                           **train.chunk_options(stack, split, config, config.steps, None))
+        return jax.tree_util.tree_leaves(states.params), np.asarray(losses), None
+
+    def trained(stack, split):
+        result = train.train_stack(stack, split, config)
+        assert set(result.scores) == set(signals.get("curve").metrics)
+        return jax.tree_util.tree_leaves(result.state.params), result.loss, result.scores["test_psnr"][:, -1]
+
+    for split, run in ((curve, trained), (volume, stepped)):
         groups = specs_lib.group_specs(specs, None, split.dim)
         assert [len(group) for group in groups] == ([3] if split.dim == 1 else [2, 1])  # B: d F or m rows
-
-        def trained(stack):
-            states, losses = train.train_chunk(*train.chunk_inputs(stack, split, config), jnp.int32(0),
-                                               **train.chunk_options(stack, split, config, config.steps, None))
-            return jax.tree_util.tree_leaves(states.params), np.asarray(losses)
-
         for group in groups:
-            params, losses = trained([specs[i] for i in group])
+            params, losses, psnr = run([specs[i] for i in group], split)
             for k, i in enumerate(group):
-                single_params, single_losses = trained([specs[i]])
+                single_params, single_losses, single_psnr = run([specs[i]], split)
                 np.testing.assert_allclose(losses[k], single_losses[0], rtol=1e-5)
+                if psnr is not None:
+                    np.testing.assert_allclose(psnr[k], single_psnr[0], rtol=1e-5)
                 for together, single in zip(params, single_params):
                     np.testing.assert_allclose(np.asarray(together)[k], np.asarray(single)[0], rtol=1e-5, atol=1e-7)

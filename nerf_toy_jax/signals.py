@@ -1,0 +1,90 @@
+"""The kinds of signal a coordinate network fits, by name: what each one's samples are and how it is scored.
+
+A signal is samples on a grid of d axes, float32 [*S, C] in [0, 1]
+(``data.make_split`` splits it); its kind says d, the metrics evaluated on it
+(names of ``metrics.METRICS``) and how a prediction is drawn as a picture for
+the GIFs and figures. Programs read this registry instead of naming kinds.
+"""
+
+import dataclasses
+import io
+from typing import Callable
+
+import matplotlib
+import numpy as np
+from PIL import Image
+
+from nerf_toy_jax import curves, datasets, data
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
+
+CURVE_PICTURE = (160, 480)  # height, width in pixels of a curve's picture
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """One kind of signal.
+
+    Attributes:
+      name: registry key, e.g. "image".
+      dim: coordinate axes d.
+      metrics: names of the ``metrics.METRICS`` evaluated on it.
+      unit: what one sample is called in logs ("pixel", "sample").
+      picture: ``picture(values [*S, C], reference) -> float32 [h, w, C'] in [0, 1]``, how values are drawn
+        (a prediction with the signal ``reference`` [*S', C] or None beside it, where the kind draws both).
+    """
+
+    name: str
+    dim: int
+    metrics: tuple
+    unit: str
+    picture: Callable
+
+
+def curve_picture(values, reference=None):
+    """A curve drawn as a line plot, float32 [h, w, 3] in [0, 1] (``CURVE_PICTURE``); ``reference`` [n, C]
+    drawn beneath in grey."""
+    height, width = CURVE_PICTURE
+    figure = plt.figure(figsize=(width / 100, height / 100), dpi=100)
+    axis = figure.add_axes((0, 0, 1, 1))
+    for curve, colour in ((reference, "0.7"), (values, "C0")):
+        if curve is not None:
+            axis.plot(np.arange(len(curve)) / len(curve), np.asarray(curve, np.float32)[:, 0], color=colour, lw=1)
+    axis.set(xlim=(0, 1), ylim=(-0.05, 1.05))
+    axis.axis("off")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    return np.asarray(Image.open(buffer).convert("RGB"), np.float32) / 255.0
+
+
+KINDS = {kind.name: kind for kind in (
+    Kind("image", 2, ("train_loss", "train_psnr", "test_psnr", "test_ssim"), "pixel",
+         lambda values, reference=None: values),
+    Kind("curve", 1, ("train_loss", "train_psnr", "test_psnr"), "sample", curve_picture),
+)}
+
+
+def get(name):
+    """The ``Kind`` registered as ``name``."""
+    if name not in KINDS:
+        raise ValueError(f"unknown kind of signal {name!r}: choose from {', '.join(KINDS)}")
+    return KINDS[name]
+
+
+def load(source, size=None, **image_options):
+    """(kind name, values float32 [*S, C] in [0, 1]) of a source: ``curve:...`` (``curves``, ``size``
+    samples), else an image (``datasets.load_any`` with ``image_options``)."""
+    values = curves.from_source(source, size or curves.DEFAULT_SAMPLES)
+    if values is not None:
+        return "curve", values
+    return "image", datasets.load_any(source, size, **image_options)
+
+
+def make_split(kind, values, split):
+    """``data.make_split`` of a signal of ``kind``."""
+    values = np.asarray(values, np.float32)
+    if values.ndim != get(kind).dim + 1:
+        raise ValueError(f"a signal of kind {kind} has {get(kind).dim} axes and channels, got shape {values.shape}")
+    return dataclasses.replace(data.make_split(values, split), kind=kind)
