@@ -169,11 +169,10 @@ def main(argv):
     config = state.TrainConfig(steps=FLAGS.steps, eval_every=FLAGS.eval_every, batchnorm=False,
                                frame_size=FLAGS.tile or FLAGS.size)
     started = time.perf_counter()
-    previous = rundir.load_json(out / "reproduce.json") if FLAGS.resume else {"wall_s": 0.0, "commands": []}
-    previous_s = previous["wall_s"]
+    previous = rundir.load_json(out / "reproduce.json") if FLAGS.resume else {"commands": []}
     command = " ".join(["python", "-m", "experiments.reproduce", *sys.argv[1:]])
     record = {"settings": settings(), "commands": previous.get("commands", [previous.get("command")]) + [command],
-              "paper_size": protocol.PAPER_SIZE, "choices": {}, "wall_s": previous_s,
+              "paper_size": protocol.PAPER_SIZE, "choices": {}, "wall_s": trained_seconds(out),
               "environment": rundir.environment()}
     rundir.write_json(out / "reproduce.json", record)
 
@@ -206,13 +205,21 @@ def main(argv):
             all_rows += rows
             done += 1
             progress(done, units, started, f"test {set_name}/{name}", rows, seconds, trained)
-    record["wall_s"] = round(previous_s + time.perf_counter() - started, 1)
+    record["wall_s"] = trained_seconds(out)
     rundir.write_json(out / "rows.json", all_rows)
     rundir.write_json(out / "reproduce.json", record)
     viz.write_reproduction_figures(out)
     print()
     print((out / "table.md").read_text())
     print(f"results in {out}: table.md, search.md, reconstructions.png")
+
+
+def trained_seconds(out):
+    """Seconds spent training and evaluating every model stored in ``out``/units, by every command that
+    trained them, an interrupted one included: the sum of each unit's stack wall times (the models of a
+    stack share their stack's ``wall_s``)."""
+    return round(sum(sum(set(row["wall_s"] for row in rundir.load_json(path)))
+                     for path in sorted((out / "units").glob("*.json"))), 1)
 
 
 def progress(done, total, started, what, rows, seconds, trained):

@@ -47,10 +47,15 @@ def test_reproduce_resume_trains_only_new_models(reproduction, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
     before = json.loads((copy / "rows.json").read_text())
+    seconds = json.loads((copy / "reproduce.json").read_text())["wall_s"]
     again = run("reproduce", *REPRODUCE, f"--out={copy}", "--resume")
     assert again.returncode == 0, again.stderr
     assert again.stdout.count(" 0 trained") == 3
     assert json.loads((copy / "rows.json").read_text()) == before
+    # the recorded time is the stored models' stacks' (each stack's models share its wall_s), counted once
+    assert json.loads((copy / "reproduce.json").read_text())["wall_s"] == seconds > 0
+    assert seconds == round(sum(sum({row["wall_s"] for row in json.loads(path.read_text())})
+                                for path in sorted((copy / "units").glob("*.json"))), 1)
     wider = run("reproduce", *REPRODUCE[:-1], "--seeds=2", f"--out={copy}", "--resume")
     assert wider.returncode == 0, wider.stderr
     assert wider.stdout.count("0 trained") == 1  # the search models are all stored
