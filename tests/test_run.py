@@ -98,8 +98,10 @@ def test_a_curve_runs_end_to_end(tmp_path):
     """A 1D signal through the run program: its kind's metrics only, its pictures, the residual spectra, and
     test PSNRs that the saved predictions give at the held-out samples (NumPy)."""
     out = tmp_path / "curve"
-    completed = run(*TINY, "--image=curve:tones:0", "--config.size=64", "--config.split=holdout",
-                    "--config.encodings=basic,gaussian", f"--out={out}")
+    completed = run("--config=experiments/configs/curve.py", "--config.size=64", "--steps=4",
+                    "--config.train.eval_every=2", "--config.gif_every=2", "--config.train.width=8",
+                    "--config.encodings=basic,gaussian", "--config.scales.gaussian=4,8", "--config.seeds=2",
+                    f"--out={out}")
     assert completed.returncode == 0, completed.stderr
     assert "curve 64x1, holdout split, 32 training samples" in completed.stdout
     with open(out / "metrics.csv") as handle:
