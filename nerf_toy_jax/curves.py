@@ -50,9 +50,13 @@ def square(n, cycles=8):
 
 
 def membrane(n):
-    """matplotlib's membrane potential recording, resampled linearly to ``n`` samples."""
+    """matplotlib's membrane potential recording at ``n`` samples, each the mean of the recording over its
+    interval (a box filter, so that fewer samples do not alias the recording's noise)."""
     recording = np.fromfile(pathlib.Path(matplotlib.get_data_path(), "sample_data", MEMBRANE_FILE), np.float32)
-    return normalized(np.interp(times(n) * recording.size, np.arange(recording.size), recording))
+    recording = recording.astype(np.float64)
+    total = np.concatenate([[0.0], np.cumsum(recording)])  # the integral at whole samples
+    edges = np.arange(n + 1) * recording.size / n
+    return normalized(np.diff(np.interp(edges, np.arange(recording.size + 1), total)) * n / recording.size)
 
 
 def from_source(source, n):

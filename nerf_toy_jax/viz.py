@@ -177,29 +177,40 @@ def drawn_frames(out, record, frames):
                      for model in frames])
 
 
+SPECTRUM_BANDS_PER_OCTAVE = 3  # the residual spectra are RMS amplitudes over bands this wide
+
+
 def residual_spectra_png(path, signal, predictions, labels, holdout):
     """Spectral bias seen directly: the amplitude spectrum of a curve (grey) and of each model's residual
-    (prediction - curve, on every sample), against frequency in cycles per unit; the training grid's Nyquist
-    frequency dotted.
+    (prediction - curve, on every sample), against frequency in cycles per unit, as RMS amplitudes over
+    third-octave bands; the training grid's Nyquist frequency dotted.
 
     Args:
       signal: float32 [n, 1]; predictions: float32 [P, n, 1]; labels: P names.
     """
     n = len(signal)
     freqs = np.fft.rfftfreq(n, 1 / n)[1:]  # cycles per unit, without the mean
+    edges = 2.0 ** np.arange(0, np.log2(freqs[-1]) + 1 / SPECTRUM_BANDS_PER_OCTAVE, 1 / SPECTRUM_BANDS_PER_OCTAVE)
+    band = np.digitize(freqs, edges)
+    bands = [b for b in np.unique(band) if np.any(band == b)]
+    centres = [np.exp(np.mean(np.log(freqs[band == b]))) for b in bands]
 
     def amplitude(values):
-        return np.abs(np.fft.rfft(np.asarray(values, np.float64)[:, 0]))[1:] / n
+        spectrum = np.abs(np.fft.rfft(np.asarray(values, np.float64)[:, 0]))[1:] / n
+        return [np.sqrt(np.mean(spectrum[band == b] ** 2)) for b in bands]
 
-    figure, axis = plt.subplots(figsize=(8, 4.2))
-    axis.loglog(freqs, amplitude(signal), color="0.6", lw=1.2, label="the curve")
+    figure, axis = plt.subplots(figsize=(9, 4.6))
+    curve = np.asarray(amplitude(signal))
+    axis.loglog(centres, curve, color="0.5", lw=3, alpha=0.6, label="the curve")
     for colour, label, prediction in zip(plt.cm.tab10.colors * 10, labels, predictions):
-        axis.loglog(freqs, amplitude(prediction - signal), color=colour, lw=1, label=f"residual of {label}")
+        axis.loglog(centres, amplitude(prediction - signal), "-o", ms=2.5, color=colour, lw=1.2, label=label)
     nyquist = n / (4 if holdout else 2)
     axis.axvline(nyquist, color="k", ls=":", lw=1, label=f"training grid Nyquist ({nyquist:g})")
-    axis.set(xlabel="frequency (cycles per unit)", ylabel="amplitude", title="spectrum of each fit's residual")
+    axis.set_ylim(bottom=1e-4 * curve.max())
+    axis.set(xlabel="frequency (cycles per unit)", ylabel="RMS amplitude per third of an octave",
+             title="spectrum of the curve (grey) and of each fit's residual")
     axis.grid(alpha=0.3, which="both")
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     _save(figure, path)
 
 
