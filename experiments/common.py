@@ -27,8 +27,9 @@ DEFAULT_CONFIG = str(pathlib.Path(__file__).parent / "configs" / "default.py")
 
 config_flags.DEFINE_config_file("config", DEFAULT_CONFIG, "Experiment config file (experiments/configs/); override "
                                 "its fields with --config.FIELD=VALUE.", lock_config=True)
-flags.DEFINE_string("image", None, "Shorthand for --config.image: an image path, http(s) URL, natural:NAME or "
-                    "text:INDEX (nerf_toy_jax.datasets).")
+flags.DEFINE_string("image", None, "Shorthand for --config.image, the signal: an image path, http(s) URL, "
+                    "natural:NAME or text:INDEX (nerf_toy_jax.datasets), curve:NAME (nerf_toy_jax.curves), or a set "
+                    "of images trained together: faces[:N], a folder, a glob.")
 flags.DEFINE_list("encodings", None, f"Shorthand for --config.encodings, from: {', '.join(encodings.NAMES)}.")
 flags.DEFINE_integer("steps", None, "Shorthand for --config.train.steps.")
 flags.DEFINE_string("name", "run", "Run name; the output folder is results/<name> unless --out is given.")
@@ -58,7 +59,8 @@ class Plan:
     out: pathlib.Path
     config: config_dict.ConfigDict
     specs: list
-    split: data.Split
+    split: data.Split  # or one per spec when the config names a set of signals
+    signal_names: list  # the signal of each spec, or None for one signal
     train_config: state.TrainConfig
     gif_every: int
     checkpoint_every: int
@@ -129,12 +131,17 @@ def build_specs(config):
                                params=config.encoding.to_dict())
 
 
-def load_split(config):
+def load_splits(config):
+    """[(name, split)] of the config's signal (one, named None) or set of signals."""
     if config.size < 0:
         raise UsageError(f"config.size must be >= 0, got {config.size}")
     if config.split not in data.SPLITS:
         raise UsageError(f"config.split must be one of {', '.join(data.SPLITS)}, got {config.split!r}")
     try:
+        images = signals.load_set(config.image, config.size or None, max_pixels=FLAGS.max_pixels,
+                                  timeout=FLAGS.url_timeout)
+        if images is not None:
+            return [(name, signals.make_split("image", values, config.split)) for name, values in images]
         kind, values = signals.load(config.image, config.size or None, max_pixels=FLAGS.max_pixels,
                                     timeout=FLAGS.url_timeout)
     except FileNotFoundError:
@@ -143,7 +150,7 @@ def load_split(config):
         raise UsageError(f"config.image is a folder, not an image file: {config.image}") from None
     except OSError as error:
         raise UsageError(str(error)) from None
-    return signals.make_split(kind, values, config.split)
+    return [(None, signals.make_split(kind, values, config.split))]
 
 
 def every(value, default, eval_every, name):
@@ -167,15 +174,22 @@ def plan(config, out):
     gif_every = every(config.gif_every, GIF_EVERY, eval_every, "config.gif_every")
     checkpoint_every = every(FLAGS.checkpoint_every if FLAGS["checkpoint_every"].present else None,
                              FLAGS.checkpoint_every, eval_every, "--checkpoint_every")
-    split = load_split(config)
+    loaded = load_splits(config)
+    split = loaded[0][1]
     pixels = split.train_pixels[..., 0].size
     if train_config.batch_size and train_config.batch_size > pixels:
         raise UsageError(f"config.train.batch_size {train_config.batch_size} exceeds the {pixels} training "
                          f"{signals.get(split.kind).unit}s")
-    cost.check_memory(specs, split, train_config, FLAGS.memory_limit_mb * 2**20 or cost.available_bytes())
     resolved = copy.deepcopy(config)
     resolved.gif_every = gif_every
-    return Plan(out, resolved, specs, split, train_config, gif_every, checkpoint_every)
+    if len(loaded) == 1:
+        plan = Plan(out, resolved, specs, split, None, train_config, gif_every, checkpoint_every)
+    else:  # signals x specs: every spec on every signal, the signals' models stacked together
+        plan = Plan(out, resolved, [spec for _ in loaded for spec in specs],
+                    [one for _, one in loaded for _ in specs], [name for name, _ in loaded for _ in specs],
+                    train_config, gif_every, checkpoint_every)
+    cost.check_memory(plan.specs, split, train_config, FLAGS.memory_limit_mb * 2**20 or cost.available_bytes())
+    return plan
 
 
 def check_resumable(out, config):
@@ -225,10 +239,12 @@ def plans():
 
 def record(run):
     """The config.json of a run: its resolved config, the command, what it trained, and where."""
+    first = run.split[0] if run.signal_names else run.split
+    names = run.signal_names or [None] * len(run.specs)
     return {"format": rundir.FORMAT, "command": command(), "config": run.config.to_dict(),
-            "kind": run.split.kind, "image_shape": list(run.split.image.shape),
-            "checkpoint_every": run.checkpoint_every,
-            "specs": [specs_lib.spec_to_dict(spec) for spec in run.specs], "environment": rundir.environment()}
+            "kind": first.kind, "image_shape": list(first.image.shape), "checkpoint_every": run.checkpoint_every,
+            "specs": [{**specs_lib.spec_to_dict(spec), **({} if name is None else {"signal": name})}
+                      for spec, name in zip(run.specs, names)], "environment": rundir.environment()}
 
 
 def main_run():
@@ -262,7 +278,8 @@ def main_run():
                 print(f"arm {index + 1}/{len(runs)}: {run.out.name}")
             resume = FLAGS.resume and (run.out / "config.json").is_file()
             rows, finished = runner.run(
-                run.out, run.specs, run.split, run.train_config, gif_every=run.gif_every,
+                run.out, run.specs, run.split, run.train_config, signal_names=run.signal_names,
+                gif_every=run.gif_every,
                 model_gifs=run.config.model_gifs, record=record(run), resume=resume,
                 checkpoint_every=run.checkpoint_every, stop=received, tensorboard=FLAGS.tensorboard)
             all_rows.append(rows)

@@ -43,9 +43,10 @@ COLUMNS = ("index", "label", "encoding", *PARAM_COLUMNS, "seed", "lr", *metrics.
            "steps", "wall_s")
 
 
-RUN_FILES = ("config.json", "metrics.csv", "metrics.json", "metrics.md", "history.npz", "frames.npz", "image.png",
-             "signal.npz", "predictions.npz", "spectrum.png", "curves.png", "final.png", "convergence.gif", "psnr_vs_scale.png", "psnr_vs_scale.md", "checkpoints",
-             "reconstructions", "gifs", "renders", "tensorboard", "arms.json", "arms.md", "arms.png")
+RUN_FILES = ("config.json", "metrics.csv", "metrics.json", "metrics.md", "signals.md", "history.npz", "frames.npz",
+             "image.png", "signal.npz", "predictions.npz", "spectrum.png", "curves.png", "final.png",
+             "convergence.gif", "psnr_vs_scale.png", "psnr_vs_scale.md", "checkpoints", "reconstructions", "gifs",
+             "renders", "tensorboard", "arms.json", "arms.md", "arms.png")
 
 
 _UMASK = os.umask(0o022)
@@ -238,11 +239,28 @@ def markdown_table(rows):
     return "\n".join(lines) + "\n"
 
 
+def signals_markdown(rows):
+    """Test PSNR of every signal (rows) and ``group_rows`` group (columns), the mean over seeds, as
+    Markdown; for runs of many signals (rows with a "signal")."""
+    groups = group_rows(rows)
+    names = list(dict.fromkeys(row["signal"] for row in rows))
+    lines = ["| signal | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
+    for name in names:
+        cells = []
+        for members in groups.values():
+            values = [rows[i]["test_psnr"] for i in members if rows[i]["signal"] == name and not rows[i]["diverged"]]
+            cells.append(f"{np.mean(values):.2f}" if values else "diverged")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def write_metrics(out, rows):
     """Writes metrics.csv, metrics.json and metrics.md into ``out``."""
     out = pathlib.Path(out)
     buffer = io.StringIO()
     columns = [name for name in COLUMNS if name not in metrics.NAMES or name in rows[0]]  # the kind's metrics
+    if "signal" in rows[0]:
+        columns.insert(1, "signal")
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows([{key: ("" if value is None else value) for key, value in row.items()} for row in rows])

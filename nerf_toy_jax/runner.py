@@ -147,8 +147,8 @@ def tensorboard_logger(writer, first_index):
     return log
 
 
-def run(out, specs, split, config, *, gif_every, record, model_gifs=False, resume=False, checkpoint_every=None,
-        stop=None, tensorboard=False, log=print, stream=None):
+def run(out, specs, split, config, *, gif_every, record, signal_names=None, model_gifs=False, resume=False,
+        checkpoint_every=None, stop=None, tensorboard=False, log=print, stream=None):
     """Trains ``specs`` on ``split`` and writes a complete run folder ``out``.
 
     Every stack is checkpointed every ``checkpoint_every`` steps, when it
@@ -158,8 +158,9 @@ def run(out, specs, split, config, *, gif_every, record, model_gifs=False, resum
     Args:
       out: the run folder (created).
       specs: list of ``specs.ModelSpec``.
-      split: a ``data.Split``.
+      split: a ``data.Split``, or a list of one per spec (many signals of one shape, ``data.signals``).
       config: a ``state.TrainConfig``.
+      signal_names: with a list of splits, the name of each spec's signal (its rows' "signal").
       gif_every: steps between GIF frames, a multiple of ``config.eval_every``.
       record: the run's config.json (written unless resuming).
       model_gifs: also write one GIF per model.
@@ -175,10 +176,15 @@ def run(out, specs, split, config, *, gif_every, record, model_gifs=False, resum
       trained so far, when stopped), and whether every model finished.
     """
     out = pathlib.Path(out)
+    many = isinstance(split, (list, tuple))
+    splits, split = (split, split[0]) if many else (None, split)
     kind = signals.get(split.kind)
     writes = parallel.is_primary()  # of several processes, process 0 writes
     for line in describe_work(specs, split, config):
         log(line)
+    if many:
+        log(f"{len(set(signal_names))} signals of one shape, the models of each encoding on all of them in one "
+            "stack; pictures show the first signal")
     if not resume and writes:
         rundir.write_json(out / "config.json", record)
         rundir.write_png(out / "image.png", kind.picture(split.image))
@@ -188,9 +194,15 @@ def run(out, specs, split, config, *, gif_every, record, model_gifs=False, resum
     groups = specs_lib.group_specs(specs, config.max_stack, split.dim)
     progress = Progress(cost.stack_flops(specs, split, config), config.steps, stream)
     writer = tensorboard_writer(out / "tensorboard") if tensorboard and writes else None
+    order = [i for group in groups for i in group]  # the rows' models: stack after stack
+
+    def named(rows):
+        return rows if not many else [{**row, "signal": signal_names[order[j]]} for j, row in enumerate(rows)]
+
     stacks = []
     for stack_index, indices in enumerate(groups):
         stack_specs = [specs[i] for i in indices]
+        stack_split = [splits[i] for i in indices] if many else split
         progress.start_stack(stack_index)
         callbacks = [progress]
         if writer is not None:
@@ -205,7 +217,7 @@ def run(out, specs, split, config, *, gif_every, record, model_gifs=False, resum
             stack = saved
         else:
             stack = train.train_stack(
-                stack_specs, split, config, on_eval=on_eval, resume_from=saved,
+                stack_specs, stack_split, config, on_eval=on_eval, resume_from=saved,
                 checkpoint_every=checkpoint_every,
                 on_checkpoint=functools.partial(rundir.write_stack, out, stack_index) if writes else None,
                 should_stop=None if stop is None else lambda: bool(stop))
@@ -213,12 +225,12 @@ def run(out, specs, split, config, *, gif_every, record, model_gifs=False, resum
                 rundir.write_stack(out, stack_index, stack)
         stacks.append(stack)
         if stack.steps_done < config.steps:
-            rows = rundir.model_rows(stacks)
+            rows = named(rundir.model_rows(stacks))
             if writes:
                 rundir.write_metrics(out, rows)
             return rows, False
 
-    rows = rundir.model_rows(stacks)
+    rows = named(rundir.model_rows(stacks))
     if not writes:
         return rows, True
     chosen = rundir.representatives(rows)
@@ -232,7 +244,8 @@ def run(out, specs, split, config, *, gif_every, record, model_gifs=False, resum
         spec, stack, k = members[index]
         variables, matrix = stack.model_variables(k)
         predictions.append(evaluate.render(config, channels, spec, variables, matrix, *sides))
-        rundir.write_png(rundir.reconstruction_path(out, index), kind.picture(predictions[-1], split.image))
+        signal = splits[order[index]].image if many else split.image
+        rundir.write_png(rundir.reconstruction_path(out, index), kind.picture(predictions[-1], signal))
     if kind.name != "image":  # the values behind the pictures, for the kind's own figures
         rundir.write_npz(out / "predictions.npz", values=np.stack(predictions), models=list(chosen.values()))
     viz.write_run_figures(out)

@@ -7,7 +7,9 @@ the GIFs and figures. Programs read this registry instead of naming kinds.
 """
 
 import dataclasses
+import glob
 import io
+import pathlib
 from typing import Callable
 
 import matplotlib
@@ -80,6 +82,45 @@ def load(source, size=None, **image_options):
     if values is not None:
         return "curve", values
     return "image", datasets.load_any(source, size, **image_options)
+
+
+FACES = "faces"  # scikit-image's lfw_subset: 200 grayscale faces of 25 x 25 pixels
+
+
+def load_set(source, size=None, **image_options):
+    """[(name, values float32 [S, S, C] in [0, 1])] of a source that names many images, or None when it names
+    one: ``faces`` (scikit-image's 200 small faces; ``faces:N`` the first N), a folder of images, or a
+    glob pattern (``photos/*.png``). Every image of a set must come out of one shape (``size`` resizes)."""
+    if not isinstance(source, str):
+        return None
+    if source == FACES or source.startswith(FACES + ":"):
+        count = source[len(FACES) + 1:] or "200"
+        if not count.isdigit() or int(count) < 1:
+            raise ValueError(f"faces are counted: faces or faces:N (N >= 1), got {source!r}")
+        import skimage.data  # the image sets' optional dependency
+        faces = skimage.data.lfw_subset()[:int(count)].astype(np.float32)
+        images = [(f"faces/{index:03d}", face[..., None]) for index, face in enumerate(faces)]
+        if size:
+            images = [(name, data.load_image(_png(face), size=size)) for name, face in images]
+    elif "*" in source or pathlib.Path(source).is_dir():
+        paths = sorted(map(pathlib.Path, glob.glob(source)) if "*" in source else pathlib.Path(source).iterdir())
+        paths = [path for path in paths if path.is_file()]
+        if not paths:
+            raise ValueError(f"no image files in {source!r}")
+        images = [(path.stem, data.load_image(path, size=size, **image_options)) for path in paths]
+    else:
+        return None
+    shapes = {values.shape for _, values in images}
+    if len(shapes) > 1:
+        raise ValueError(f"the images of {source!r} have {len(shapes)} shapes: give them one with --config.size")
+    return images
+
+
+def _png(values):
+    """[H, W, 1] float32 in [0, 1] as 8-bit PNG bytes."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(values[..., 0] * 255).astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def make_split(kind, values, split):

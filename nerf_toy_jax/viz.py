@@ -231,6 +231,9 @@ def write_run_figures(out):
     image = image[..., None] if image.ndim == 2 else image
 
     rundir.write_text(out / "metrics.md", rundir.markdown_table(rows) + "\n" + run_footer(record, rows))
+    if "signal" in rows[0]:
+        rundir.write_text(out / "signals.md", "Test PSNR (dB) of each signal, the mean over seeds.\n\n"
+                          + rundir.signals_markdown(rows))
     groups = rundir.group_rows(rows)
     curves_png(out / "curves.png", history, groups, holdout=config["split"] == "holdout")
 
@@ -279,7 +282,9 @@ def _stacks_and_minutes(record, rows):
 def run_footer(record, rows):
     """One line under a run's table: models, stacks, steps, and the wall time of training and evaluation."""
     stacks, minutes = _stacks_and_minutes(record, rows)
-    return (f"{len(rows)} model{'s' * (len(rows) > 1)} in {len(stacks)} stack{'s' * (len(stacks) > 1)}, "
+    count = len({row["signal"] for row in rows}) if "signal" in rows[0] else 1
+    return (f"{len(rows)} model{'s' * (len(rows) > 1)}{f' on {count} signals' if count > 1 else ''} "
+            f"in {len(stacks)} stack{'s' * (len(stacks) > 1)}, "
             f"{rows[0]['steps']} steps: {minutes:.1f} min of training "
             f"and evaluation on {rundir.hardware(record['environment'])}.\n")
 

@@ -90,6 +90,7 @@ BAD_INPUTS = {
     "unknown_curve": (["--image=curve:sine"], "unknown curve 'sine' in 'curve:sine': choose from tones, chirp"),
     "tones_without_seed": (["--image=curve:tones"], "tones are drawn from a seed"),
     "curve_too_short": (["--image=curve:chirp", "--config.size=3"], "a curve needs at least 4 samples, got 3"),
+    "no_faces": (["--image=faces:0"], "faces are counted: faces or faces:N (N >= 1), got 'faces:0'"),
     "negative_sigma": (["--config.scales.gaussian=-3"], "sigma must be positive"),
     "zero_sigma": (["--config.scales.gaussian=0"], "sigma must be positive"),
     "zero_steps": (["--steps=0"], "steps must be positive"),

@@ -10,7 +10,7 @@ from absl import flags
 
 from conftest import ROOT, TINY_CONFIG
 from experiments import common
-from nerf_toy_jax import data, rundir, specs as specs_lib, state, train
+from nerf_toy_jax import data, rundir, signals, specs as specs_lib, state, train
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +50,30 @@ def test_its_metrics_are_the_trainers(tiny_run):
             assert row[name] == want[name], name
         np.testing.assert_array_equal(rundir.load_history(out)["loss"][row["index"]], np.concatenate(
             [stack.loss for stack in stacks])[row["index"]])
+
+
+def test_a_set_of_signals_trains_in_one_stack_per_encoding_as_each_signal_alone(tmp_path):
+    """``--image=faces:3``: every model of the tiny config on each of 3 faces, one stack per encoding shape;
+    each face's rows equal the trainer's on that face alone, and signals.md gives each face's mean."""
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["run.py", f"--config={os.path.join(ROOT, TINY_CONFIG)}", "--image=faces:3",
+                 f"--out={tmp_path / 'faces'}"])
+    try:
+        out, (rows,) = common.main_run()
+    finally:
+        flags.FLAGS.unparse_flags()
+    assert len(rows) == 18 and {row["signal"] for row in rows} == {"faces/000", "faces/001", "faces/002"}
+    assert "18 models on 3 signals in 2 stacks" in (out / "metrics.md").read_text()
+    record = rundir.load_record(out)
+    specs = [specs_lib.spec_from_dict(fields) for fields in record["specs"][:6]]  # the first face's
+    config = state.TrainConfig(**record["config"]["train"])
+    for name, face in signals.load_set("faces:3", 16):  # the tiny config's size
+        split = data.make_split(face, "memorize")
+        alone = rundir.model_rows(train.train_sweep(specs, split, config))
+        ours = [row for row in rows if row["signal"] == name]
+        for row, want in zip(ours, alone):
+            assert (row["label"], row["seed"]) == (want["label"], want["seed"])
+            np.testing.assert_allclose(row["test_psnr"], want["test_psnr"], rtol=1e-5)
+        means = [np.mean([row["test_psnr"] for row in ours if row["label"] == label])
+                 for label in ("none", "gaussian s=4", "gaussian s=8")]
+        assert f"| {name} | " + " | ".join(f"{mean:.2f}" for mean in means) + " |" in (out / "signals.md").read_text()

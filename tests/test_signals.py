@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from nerf_toy_jax import curves, datasets, signals
 
@@ -35,3 +36,20 @@ def test_pictures():
     top = slice(0, signals.CURVE_PICTURE[0] // 8)
     flat = signals.get("curve").picture(np.zeros((64, 1), np.float32))
     assert picture[top].min() < flat[top].min()
+
+
+def test_sets_of_images(tmp_path):
+    faces = signals.load_set("faces:4")
+    import skimage.data
+    assert [name for name, _ in faces] == ["faces/000", "faces/001", "faces/002", "faces/003"]
+    np.testing.assert_allclose(faces[2][1][..., 0], skimage.data.lfw_subset()[2], atol=1e-7)
+    rng = np.random.default_rng(1)
+    for index, shape in enumerate([(8, 8, 3), (8, 8, 3), (6, 9, 3)]):
+        Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8)).save(tmp_path / f"im{index}.png")
+    glob = signals.load_set(f"{tmp_path}/*.png", 8)
+    assert [name for name, _ in glob] == ["im0", "im1", "im2"] and {v.shape for _, v in glob} == {(8, 8, 3)}
+    with pytest.raises(ValueError, match="have 2 shapes: give them one with --config.size"):
+        signals.load_set(str(tmp_path))
+    with pytest.raises(ValueError, match="faces are counted"):
+        signals.load_set("faces:none")
+    assert signals.load_set("natural:astronaut") is None and signals.load_set(None) is None

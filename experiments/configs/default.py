@@ -18,8 +18,10 @@ from nerf_toy_jax import encodings, state
 def get_config():
     config = config_dict.ConfigDict()
     # The signal: an image path, http(s) URL, natural:NAME or text:INDEX (nerf_toy_jax.datasets), or a curve,
-    # curve:NAME (nerf_toy_jax.curves); None is matplotlib's grace_hopper.jpg. size crops an image's central
-    # square and resizes it (0 keeps the image); a curve's samples (0: curves.DEFAULT_SAMPLES).
+    # curve:NAME (nerf_toy_jax.curves); or a set of images of one shape, every model trained on each of them in
+    # one stack: faces (scikit-image's 200 small faces; faces:N the first N), a folder or a glob pattern.
+    # None is matplotlib's grace_hopper.jpg. size crops an image's central square and resizes it (0 keeps the
+    # image); a curve's samples (0: curves.DEFAULT_SAMPLES).
     config.image = config_dict.placeholder(str)
     config.size = 64
     config.split = "memorize"  # or "holdout": train on pixels [::2, ::2], test on [1::2, 1::2]
