@@ -115,6 +115,17 @@ def test_a_curve_runs_end_to_end(tmp_path):
             assert abs(-10 * np.log10(error) - float(rows[index]["test_psnr"])) < 1e-3
 
 
+def test_the_faces_config_trains_a_set(tmp_path):
+    out = tmp_path / "faces"
+    completed = run("--config=experiments/configs/faces.py", "--image=faces:2", "--steps=2",
+                    "--config.train.eval_every=2", "--config.gif_every=2", "--config.train.width=8",
+                    "--config.seeds=1", f"--out={out}")
+    assert completed.returncode == 0, completed.stderr
+    table = (out / "signals.md").read_text()
+    assert "| faces/000 |" in table and "| faces/001 |" in table and "gaussian s=0.5" in table
+    assert "14 models on 2 signals in 3 stacks" in (out / "metrics.md").read_text()  # none, basic, B of 256 rows
+
+
 @pytest.mark.parametrize("flag,message", [
     ("--encodings=none,fourier", "unknown encoding(s) fourier"),
     ("--config.scales.gaussian=-1", "gaussian: sigma must be positive"),
