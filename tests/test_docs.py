@@ -42,3 +42,12 @@ def test_fill_copies_the_table_lines_and_stale_names_what_differs(tmp_path):
     assert doctables.stale(filled, tmp_path) == []
     with pytest.raises(FileNotFoundError, match="names missing.md"):
         doctables.fill("<!-- table from missing.md -->\n<!-- end table -->\n", tmp_path)
+
+
+def test_committed_arrays_stay_under_a_megabyte():
+    """Result folders keep their arrays and rows small (checkpoints are not committed)."""
+    arrays = [path for pattern in ("*.npz", "*.json", "*.csv") for path in (ROOT / "results").rglob(pattern)
+              if "checkpoints" not in path.parts]
+    assert arrays
+    large = [str(path.relative_to(ROOT)) for path in arrays if path.stat().st_size > 2**20]
+    assert large == []
