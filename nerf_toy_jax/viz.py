@@ -48,8 +48,12 @@ def _captioned(tile, text):
     return np.asarray(canvas)
 
 
+GIF_WIDTH = 1600  # pixels: wider rows of tiles wrap
+
+
 def convergence_gif(path, original, frames, labels, steps, tile=128, seconds_per_frame=0.25):
-    """Side-by-side GIF: the original, then one column per model, one frame per step.
+    """Side-by-side GIF: the original, then one column per model (in rows of at most ``GIF_WIDTH`` pixels),
+    one frame per step.
 
     Args:
       path: output .gif.
@@ -70,8 +74,11 @@ def convergence_gif(path, original, frames, labels, steps, tile=128, seconds_per
     for g, step in enumerate(steps):
         tiles = [_captioned(big(original), f"original  step {int(step)}")]
         tiles += [_captioned(big(to_uint8_rgb(frames[p, g])), label) for p, label in enumerate(labels)]
-        pictures.append(np.concatenate([np.pad(t, ((0, 0), (0, 2), (0, 0)), constant_values=255) for t in tiles],
-                                       axis=1))
+        tiles = [np.pad(t, ((0, 2), (0, 2), (0, 0)), constant_values=255) for t in tiles]
+        per_row = max(1, GIF_WIDTH // tiles[0].shape[1])  # wide tiles (a curve's) wrap into rows
+        tiles += [np.full_like(tiles[0], 255)] * (-len(tiles) % per_row if len(tiles) > per_row else 0)
+        rows = [np.concatenate(tiles[i:i + per_row], axis=1) for i in range(0, len(tiles), per_row)]
+        pictures.append(np.concatenate(rows, axis=0)[:-2] if len(rows) > 1 else rows[0][:-2])
     durations = [int(seconds_per_frame * 1000)] * (len(pictures) - 1) + [2000]
     buffer = io.BytesIO()
     iio.imwrite(buffer, np.stack(pictures), extension=".gif", duration=durations, loop=0)
