@@ -240,17 +240,24 @@ def markdown_table(rows):
 
 
 def signals_markdown(rows):
-    """Test PSNR of every signal (rows) and ``group_rows`` group (columns), the mean over seeds, as
-    Markdown; for runs of many signals (rows with a "signal")."""
+    """Test PSNR of every signal (rows) and ``group_rows`` group (columns), the mean over seeds, and in a last
+    row the signals on which each group is the best, as Markdown; for runs of many signals (rows with a
+    "signal")."""
     groups = group_rows(rows)
     names = list(dict.fromkeys(row["signal"] for row in rows))
-    lines = ["| signal | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
-    for name in names:
-        cells = []
-        for members in groups.values():
+    means = np.full((len(names), len(groups)), -np.inf)
+    for a, name in enumerate(names):
+        for b, members in enumerate(groups.values()):
             values = [rows[i]["test_psnr"] for i in members if rows[i]["signal"] == name and not rows[i]["diverged"]]
-            cells.append(f"{np.mean(values):.2f}" if values else "diverged")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            if values:
+                means[a, b] = np.mean(values)
+    lines = ["| signal | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
+    for name, row in zip(names, means):
+        lines.append(f"| {name} | " + " | ".join(f"{mean:.2f}" if np.isfinite(mean) else "diverged" for mean in row)
+                     + " |")
+    best = np.argmax(means, axis=1)
+    lines.append("| best on | " + " | ".join(f"{np.sum(best == b)} of {len(names)}" for b in range(len(groups)))
+                 + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -124,3 +124,15 @@ def test_a_new_metric_joins_the_tables_and_old_rows_still_draw(monkeypatch, tmp_
     viz.curves_png(tmp_path / "new.png", {**history, "test_mae": np.ones((1, 2))}, {"none": [0]}, holdout=False)
     old, new = (Image.open(tmp_path / name).size[0] for name in ("old.png", "new.png"))
     assert new > 1.2 * old  # a fourth panel
+
+
+def test_the_signals_table_averages_seeds_and_counts_the_best():
+    def row(signal, label, seed, psnr, diverged=False):
+        return {"signal": signal, "label": label, "lr": 1e-3, "seed": seed, "test_psnr": psnr, "diverged": diverged}
+
+    rows = [row("a", "none", 0, 10.0), row("a", "none", 1, 12.0), row("a", "basic", 0, 13.0),
+            row("a", "basic", 1, 14.0, diverged=True), row("b", "none", 0, 20.0), row("b", "none", 1, 20.0),
+            row("b", "basic", 0, 18.0), row("b", "basic", 1, 19.0)]
+    assert rundir.signals_markdown(rows).splitlines() == [
+        "| signal | none | basic |", "|---|---|---|", "| a | 11.00 | 13.00 |", "| b | 20.00 | 18.50 |",
+        "| best on | 1 of 2 | 1 of 2 |"]
