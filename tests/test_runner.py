@@ -52,6 +52,7 @@ def test_its_metrics_are_the_trainers(tiny_run):
             [stack.loss for stack in stacks])[row["index"]])
 
 
+@pytest.mark.slow  # 9 small stacks compiled and trained
 def test_a_set_of_signals_trains_in_one_stack_per_encoding_as_each_signal_alone(tmp_path):
     """``--image=faces:3``: every model of the tiny config on each of 3 faces, one stack per encoding shape;
     each face's rows equal the trainer's on that face alone, and signals.md gives each face's mean."""
