@@ -239,7 +239,7 @@ def plans():
 
 def record(run):
     """The config.json of a run: its resolved config, the command, what it trained, and where."""
-    first = run.split[0] if run.signal_names else run.split
+    first = data.signals(run.split)[0]
     names = run.signal_names or [None] * len(run.specs)
     return {"format": rundir.FORMAT, "command": command(), "config": run.config.to_dict(),
             "kind": first.kind, "image_shape": list(first.image.shape), "checkpoint_every": run.checkpoint_every,

@@ -15,7 +15,7 @@ import time
 import jax
 import numpy as np
 
-from nerf_toy_jax import cost, evaluate, metrics, parallel, rundir, signals, specs as specs_lib, train, viz
+from nerf_toy_jax import cost, data, evaluate, metrics, parallel, rundir, signals, specs as specs_lib, train, viz
 
 
 def _clock(seconds):
@@ -176,8 +176,8 @@ def run(out, specs, split, config, *, gif_every, record, signal_names=None, mode
       trained so far, when stopped), and whether every model finished.
     """
     out = pathlib.Path(out)
-    many = isinstance(split, (list, tuple))
-    splits, split = (split, split[0]) if many else (None, split)
+    splits = split
+    split, many = data.signals(splits)
     kind = signals.get(split.kind)
     writes = parallel.is_primary()  # of several processes, process 0 writes
     for line in describe_work(specs, split, config):
@@ -202,7 +202,7 @@ def run(out, specs, split, config, *, gif_every, record, signal_names=None, mode
     stacks = []
     for stack_index, indices in enumerate(groups):
         stack_specs = [specs[i] for i in indices]
-        stack_split = [splits[i] for i in indices] if many else split
+        stack_split = [splits[i] for i in indices] if many else splits
         progress.start_stack(stack_index)
         callbacks = [progress]
         if writer is not None:
@@ -210,8 +210,7 @@ def run(out, specs, split, config, *, gif_every, record, signal_names=None, mode
         on_eval = functools.partial(_each, callbacks, stack_specs)
         saved = None
         if resume and rundir.stack_path(out, stack_index).exists():
-            saved = rundir.load_stack(out, stack_index, train.init_stack(stack_specs, split, config),
-                                      signals.get(split.kind).metrics)
+            saved = rundir.load_stack(out, stack_index, train.init_stack(stack_specs, split, config), kind.metrics)
             log(f"stack {stack_index + 1}/{len(groups)}: resuming at step {saved.steps_done}")
         if saved is not None and saved.steps_done == config.steps:
             stack = saved

@@ -8,6 +8,8 @@ are elementwise float32 arithmetic, the same on every backend.
 """
 
 import dataclasses
+import functools
+import operator
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -90,12 +92,9 @@ def hashgrid_corners(coords, resolutions, table_size):
     hashed = spatial_hash(corners, table_size)
     fits = side.astype(jnp.float32) ** dim <= table_size  # float: (N_l + 1)^3 can pass the int32 range
     indices = jnp.where(fits, dense, hashed)
-    weights = None
-    for axis in range(dim):
-        f = frac[..., axis:axis + 1]
-        factor = jnp.where(offsets[:, axis] == 1, f, 1 - f)  # [N, L, 2^d]
-        weights = factor if weights is None else weights * factor
-    return indices, weights
+    factors = [jnp.where(offsets[:, axis] == 1, frac[..., axis:axis + 1], 1 - frac[..., axis:axis + 1])
+               for axis in range(dim)]  # [N, L, 2^d] each
+    return indices, functools.reduce(operator.mul, factors)
 
 
 def hashgrid_features(tables, indices, weights):
