@@ -20,7 +20,7 @@ from ml_collections import config_dict, config_flags
 
 import experiments
 from experiments.parsing import UsageError, output_folder, refuse_changed
-from nerf_toy_jax import cost, data, encodings, parallel, rundir, runner, signals, specs as specs_lib, state
+from nerf_toy_jax import cost, data, encodings, parallel, protocol, rundir, runner, signals, specs as specs_lib, state
 
 FLAGS = flags.FLAGS
 DEFAULT_CONFIG = str(pathlib.Path(__file__).parent / "configs" / "default.py")
@@ -28,8 +28,9 @@ DEFAULT_CONFIG = str(pathlib.Path(__file__).parent / "configs" / "default.py")
 config_flags.DEFINE_config_file("config", DEFAULT_CONFIG, "Experiment config file (experiments/configs/); override "
                                 "its fields with --config.FIELD=VALUE.", lock_config=True)
 flags.DEFINE_string("image", None, "Shorthand for --config.image, the signal: an image path, http(s) URL, "
-                    "natural:NAME or text:INDEX (nerf_toy_jax.datasets), curve:NAME (nerf_toy_jax.curves), or a set "
-                    "of images trained together: faces[:N], a folder, a glob.")
+                    "natural:NAME or text:INDEX (nerf_toy_jax.datasets), curve:NAME (nerf_toy_jax.curves), video:NAME "
+                    "(nerf_toy_jax.videos), shape:NAME:SEED (nerf_toy_jax.shapes), or a set of images trained "
+                    "together: faces[:N], a folder, a glob.")
 flags.DEFINE_list("encodings", None, f"Shorthand for --config.encodings, from: {', '.join(encodings.NAMES)}.")
 flags.DEFINE_integer("steps", None, "Shorthand for --config.train.steps.")
 flags.DEFINE_string("name", "run", "Run name; the output folder is results/<name> unless --out is given.")
@@ -50,6 +51,7 @@ flags.DEFINE_string("coordinator_address", None, "host:port of process 0, reacha
                     "(needed with --num_processes > 1).")
 
 GIF_EVERY = 25  # steps between GIF frames when the config leaves gif_every None (rounded up to eval_every)
+VALIDATION = "validation"  # the sub-run of a config's validation sweep
 
 
 @dataclasses.dataclass
@@ -64,6 +66,8 @@ class Plan:
     train_config: state.TrainConfig
     gif_every: int
     checkpoint_every: int
+    validated_by: int = None  # the index of the earlier run whose rows choose this run's scales, or None
+    scales_chosen: dict = None  # {encoding: scale} chosen by that run, once chosen
 
 
 def resolved_config():
@@ -226,25 +230,65 @@ def plans():
     if FLAGS.tensorboard:
         runner.tensorboard_writer(None)  # the extra is installed
     config = resolved_config()
-    out = output_folder(FLAGS.out, FLAGS.name, FLAGS.resume, FLAGS.overwrite,
-                        "arms.json" if config.arms else "config.json")
-    arms = arm_configs(config)
-    runs = [plan(arm, out if name is None else out / name) for name, arm in arms]
+    if config.validation and config.arms:
+        raise UsageError("config.validation and config.arms exclude each other: give each arm its own config")
+    marker = "arms.json" if config.arms else f"{VALIDATION}/config.json" if config.validation else "config.json"
+    out = output_folder(FLAGS.out, FLAGS.name, FLAGS.resume, FLAGS.overwrite, marker)
+    if config.validation:
+        runs = [plan(validation_config(config), out / VALIDATION),
+                dataclasses.replace(plan(config, out), validated_by=0)]
+        kinds = [data.signals(run.split)[0].kind for run in runs]
+        if kinds[0] != kinds[1]:
+            raise UsageError(f"config.validation is of kind {kinds[0]} and config.image of kind {kinds[1]}: "
+                             "validate on a signal of the same kind")
+    else:
+        runs = [plan(arm, out if name is None else out / name) for name, arm in arm_configs(config)]
     if FLAGS.resume:
         for run in runs:
-            if (run.out / "config.json").is_file():
+            if run.validated_by is None and (run.out / "config.json").is_file():
                 check_resumable(run.out, run.config)
     return out, runs, config
+
+
+def validation_config(config):
+    """The config of a validation sweep's sub-run: ``config.validation`` as its signal, on
+    ``config.validation_seeds`` seeds."""
+    if config.validation_seeds < 1:
+        raise UsageError(f"config.validation_seeds must be at least 1, got {config.validation_seeds}")
+    names = [name.strip() for name in config.encodings.split(",")]
+    if not any(name in names and len(values) > 1 for name, values in config.scales.items()):
+        raise UsageError("config.validation sweeps the encodings' scales, but no encoding of config.encodings has "
+                         "several values in config.scales")
+    sweep = copy.deepcopy(config)
+    sweep.image, sweep.seeds, sweep.validation = config.validation, config.validation_seeds, None
+    return sweep
+
+
+def chosen_plan(run, validation_rows):
+    """``run`` with each encoding that the validation sweep trained at several scales at the one of the best
+    mean headline metric of its kind (``signals.Kind.headline``: test PSNR, a shape's IoU;
+    ``protocol.best_scales``), checked again (and against its checkpoints when resuming)."""
+    headline = signals.get(data.signals(run.split)[0].kind).headline
+    choices = protocol.best_scales(validation_rows, headline)
+    config = copy.deepcopy(run.config)
+    for name, value in choices.items():
+        config.scales[name] = (value,)
+    chosen = dataclasses.replace(plan(config, run.out), scales_chosen=choices)
+    if FLAGS.resume and (run.out / "config.json").is_file():
+        check_resumable(run.out, chosen.config)
+    return chosen
 
 
 def record(run):
     """The config.json of a run: its resolved config, the command, what it trained, and where."""
     first = data.signals(run.split)[0]
     names = run.signal_names or [None] * len(run.specs)
+    validation = {} if run.scales_chosen is None else {
+        "validation": {"folder": VALIDATION, "scales": run.scales_chosen}}
     return {"format": rundir.FORMAT, "command": command(), "config": run.config.to_dict(),
             "kind": first.kind, "image_shape": list(first.image.shape), "checkpoint_every": run.checkpoint_every,
-            "specs": [{**specs_lib.spec_to_dict(spec), **({} if name is None else {"signal": name})}
-                      for spec, name in zip(run.specs, names)], "environment": rundir.environment()}
+            **validation, "specs": [{**specs_lib.spec_to_dict(spec), **({} if name is None else {"signal": name})}
+                                    for spec, name in zip(run.specs, names)], "environment": rundir.environment()}
 
 
 def main_run():
@@ -274,8 +318,16 @@ def main_run():
     all_rows = []
     with runner.stop_on_signals() as received:
         for index, run in enumerate(runs):
-            if len(runs) > 1:
-                print(f"arm {index + 1}/{len(runs)}: {run.out.name}")
+            if run.validated_by is not None:
+                try:
+                    run = chosen_plan(run, all_rows[run.validated_by])
+                except ValueError as error:
+                    print(f"run.py: error: {error}", file=sys.stderr)
+                    sys.exit(2)
+                print("scales chosen on the validation signal: "
+                      + ", ".join(f"{name} {value:g}" for name, value in run.scales_chosen.items()))
+            elif len(runs) > 1:
+                print(f"{'arm' if config.arms else 'validation sweep'} {index + 1}/{len(runs)}: {run.out.name}")
             resume = FLAGS.resume and (run.out / "config.json").is_file()
             rows, finished = runner.run(
                 run.out, run.specs, run.split, run.train_config, signal_names=run.signal_names,

@@ -82,10 +82,12 @@ def _center_square(image):
     return image[top:top + side, left:left + side]
 
 
-def _resize(image, size):
-    """[H, W, C] float32 resized to [size, size, C] with Lanczos filtering, clipped to [0, 1]."""
+def resize(image, height, width=None):
+    """[H, W, C] float32 resized to [height, width, C] (``width`` None: ``height``) with Lanczos filtering,
+    clipped to [0, 1]."""
     channels = [
-        np.asarray(Image.fromarray(np.ascontiguousarray(image[..., c])).resize((size, size), Image.LANCZOS))
+        np.asarray(Image.fromarray(np.ascontiguousarray(image[..., c])).resize((width or height, height),
+                                                                               Image.LANCZOS))
         for c in range(image.shape[-1])
     ]
     return np.clip(np.stack(channels, axis=-1), 0.0, 1.0)
@@ -140,7 +142,7 @@ def load_image(source=None, *, size=None, center_crop=False, max_pixels=None, ti
         if size > side:
             warnings.warn(f"size {size} enlarges the {pixels.shape[1]} x {pixels.shape[0]} image {_describe(source)}: "
                           f"its central {side} x {side} square is upsampled {size / side:.3g}x", stacklevel=2)
-        return _resize(_center_square(pixels), size)
+        return resize(_center_square(pixels), size)
     return _center_square(pixels) if center_crop else pixels
 
 

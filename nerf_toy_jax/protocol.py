@@ -83,16 +83,27 @@ def search_specs(sigmas, positional_scales, lrs=(), lr=LR):
             + [specs_lib.make_spec(name, 0, float(rate)) for name in LR_SEARCHED for rate in lrs])
 
 
-def _best(rows, encoding, value_of):
-    """The value (``value_of(row)``) of ``encoding``'s rows with the best mean test PSNR over the rows that
-    share it; diverged models count as -inf. None when ``encoding`` has no rows."""
+def best_value(rows, encoding, value_of, metric="test_psnr"):
+    """The value (``value_of(row)``) of ``encoding``'s rows with the best mean ``metric`` (higher is better)
+    over the rows that share it; diverged models count as -inf. None when ``encoding`` has no rows."""
     members = [row for row in rows if row["encoding"] == encoding]
     values = sorted({value_of(row) for row in members})
     if not values:
         return None
-    means = [np.mean([-math.inf if row["diverged"] else row["test_psnr"] for row in members
+    means = [np.mean([-math.inf if row["diverged"] else row[metric] for row in members
                       if value_of(row) == value]) for value in values]
     return values[int(np.argmax(means))]
+
+
+def best_scales(rows, metric="test_psnr"):
+    """{encoding: the value of its scale (``Encoding.scale_field``) with the best mean ``metric`` over every
+    signal and seed} of each encoding that ``rows`` (``rundir.model_rows``) hold at several scales: a
+    validation sweep's choices. Diverged models count as -inf."""
+    names = dict.fromkeys(row["encoding"] for row in rows)
+    fields = {name: encodings.get(name).scale_field for name in names}
+    return {name: best_value(rows, name, lambda row, field=field: row[field], metric)
+            for name, field in fields.items()
+            if field is not None and len({row[field] for row in rows if row["encoding"] == name}) > 1}
 
 
 def best_choices(rows):
@@ -106,8 +117,9 @@ def best_choices(rows):
       and basic where their rates were searched; diverged models count as -inf.
     """
     rows = pool_tiles(rows)
-    choices = {parameter: _best(rows, encoding, lambda row: row[parameter]) for encoding, parameter in SEARCHED.items()}
-    rates = {name: _best(rows, name, lambda row: row["lr"]) for name in LR_SEARCHED}
+    choices = {parameter: best_value(rows, encoding, lambda row: row[parameter])
+               for encoding, parameter in SEARCHED.items()}
+    rates = {name: best_value(rows, name, lambda row: row["lr"]) for name in LR_SEARCHED}
     if any(rate is not None for rate in rates.values()):
         choices["lr"] = {name: rate for name, rate in rates.items() if rate is not None}
     return {key: value for key, value in choices.items() if value is not None}

@@ -189,7 +189,7 @@ def run(out, specs, split, config, *, gif_every, record, signal_names=None, mode
         rundir.write_json(out / "config.json", record)
         rundir.write_png(out / "image.png", kind.picture(split.image))
         if kind.name != "image":
-            rundir.write_npz(out / "signal.npz", values=split.image)
+            rundir.write_npz(out / "signal.npz", values=kind.stored(split.image))
 
     groups = specs_lib.group_specs(specs, config.max_stack, split.dim)
     progress = Progress(cost.stack_flops(specs, split, config), config.steps, stream)
@@ -246,6 +246,7 @@ def run(out, specs, split, config, *, gif_every, record, signal_names=None, mode
         signal = splits[order[index]].image if many else split.image
         rundir.write_png(rundir.reconstruction_path(out, index), kind.picture(predictions[-1], signal))
     if kind.name != "image":  # the values behind the pictures, for the kind's own figures
-        rundir.write_npz(out / "predictions.npz", values=np.stack(predictions), models=list(chosen.values()))
+        rundir.write_npz(out / "predictions.npz", values=kind.stored(np.stack(predictions)),
+                         models=list(chosen.values()))
     viz.write_run_figures(out)
     return rows, True

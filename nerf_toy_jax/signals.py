@@ -16,12 +16,13 @@ import matplotlib
 import numpy as np
 from PIL import Image
 
-from nerf_toy_jax import curves, datasets, data
+from nerf_toy_jax import curves, datasets, data, shapes, videos
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
 
 CURVE_PICTURE = (160, 480)  # height, width in pixels of a curve's picture
+VIDEO_PICTURE_FRAMES = 4  # frames side by side in a video's picture
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +36,9 @@ class Kind:
       unit: what one sample is called in logs ("pixel", "sample").
       picture: ``picture(values [*S, C], reference) -> float32 [h, w, C'] in [0, 1]``, how values are drawn
         (a prediction with the signal ``reference`` [*S', C] or None beside it, where the kind draws both).
+      headline: the metric a validation sweep chooses scales by (higher is better).
+      frames: whether its values are kept as 8-bit frames (``stored``) in the files that hold whole signals
+        (a video's would be megabytes as float32); else float32 (a curve's residual spectra need them).
     """
 
     name: str
@@ -42,6 +46,19 @@ class Kind:
     metrics: tuple
     unit: str
     picture: Callable
+    headline: str = "test_psnr"
+    frames: bool = False
+
+    def stored(self, values):
+        """``values`` [..., C] in [0, 1] as signal.npz and predictions.npz keep them: float32, or uint8
+        (``round(255 v)``) for a kind of frames."""
+        values = np.asarray(values, np.float32)
+        return np.round(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8) if self.frames else values
+
+    def loaded(self, stored):
+        """Stored values (``stored``) back as float32 in [0, 1]."""
+        stored = np.asarray(stored)
+        return stored.astype(np.float32) / 255.0 if stored.dtype == np.uint8 else stored.astype(np.float32)
 
 
 def curve_picture(values, reference=None):
@@ -61,10 +78,36 @@ def curve_picture(values, reference=None):
     return np.asarray(Image.open(buffer).convert("RGB"), np.float32) / 255.0
 
 
+def video_picture(values, reference=None):
+    """``VIDEO_PICTURE_FRAMES`` frames of a video [T, H, W, C], evenly spaced from the first to the last,
+    side by side with one white pixel between: float32 [H, n W + n - 1, C]."""
+    values = np.asarray(values, np.float32)
+    chosen = np.round(np.linspace(0, len(values) - 1, VIDEO_PICTURE_FRAMES)).astype(int)
+    gap = np.ones(values.shape[1:2] + (1,) + values.shape[3:], np.float32)
+    return np.concatenate([part for t in chosen for part in (values[t], gap)][:-1], axis=1)
+
+
+def slices_picture(values, reference=None):
+    """The middle slice of a volume [X, Y, Z, C] across each of its axes, side by side with one white pixel
+    between (cross-sections of a shape): float32 [max side, sum of the other sides + 2, C]."""
+    values = np.asarray(values, np.float32)
+    sides = values.shape[:3]
+    slices = [np.take(values, sides[axis] // 2, axis=axis) for axis in range(3)]
+    height = max(part.shape[0] for part in slices)
+    parts = []
+    for part in slices:
+        parts += [np.pad(part, ((0, height - part.shape[0]), (0, 0), (0, 0)), constant_values=1.0),
+                  np.ones((height, 1, values.shape[-1]), np.float32)]
+    return np.concatenate(parts[:-1], axis=1)
+
+
+IMAGE_METRICS = ("train_loss", "train_psnr", "test_psnr", "test_ssim")
 KINDS = {kind.name: kind for kind in (
-    Kind("image", 2, ("train_loss", "train_psnr", "test_psnr", "test_ssim"), "pixel",
-         lambda values, reference=None: values),
+    Kind("image", 2, IMAGE_METRICS, "pixel", lambda values, reference=None: values),
     Kind("curve", 1, ("train_loss", "train_psnr", "test_psnr"), "sample", curve_picture),
+    Kind("video", 3, IMAGE_METRICS, "pixel", video_picture, frames=True),
+    Kind("occupancy", 3, ("train_loss", "train_psnr", "test_psnr", "test_iou", "test_surface_iou"), "voxel",
+         slices_picture, headline="test_iou", frames=True),
 )}
 
 
@@ -77,10 +120,18 @@ def get(name):
 
 def load(source, size=None, **image_options):
     """(kind name, values float32 [*S, C] in [0, 1]) of a source: ``curve:...`` (``curves``, ``size``
-    samples), else an image (``datasets.load_any`` with ``image_options``)."""
+    samples), ``video:...`` (``videos``, ``size`` pixels), ``shape:...`` (``shapes``, occupancy of ``size``
+    voxels a side), else an image (``datasets.load_any`` with
+    ``image_options``)."""
     values = curves.from_source(source, size or curves.DEFAULT_SAMPLES)
     if values is not None:
         return "curve", values
+    values = videos.from_source(source, size)
+    if values is not None:
+        return "video", values
+    values = shapes.from_source(source, size)
+    if values is not None:
+        return "occupancy", values
     return "image", datasets.load_any(source, size, **image_options)
 
 

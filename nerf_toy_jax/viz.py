@@ -8,6 +8,7 @@ import io
 import pathlib
 
 import imageio.v3 as iio
+import jax
 import matplotlib
 import matplotlib.ticker
 
@@ -16,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from nerf_toy_jax import data, encodings, metrics, protocol, rundir, signals, specs as specs_lib
+from nerf_toy_jax import data, encodings, meshes, metrics, protocol, rundir, signals, specs as specs_lib
 
 CAPTION_PX = 14
 
@@ -63,25 +64,35 @@ def convergence_gif(path, original, frames, labels, steps, tile=128, seconds_per
       steps: [G] step of each frame, shown in the first caption.
       tile: approximate longest side of each tile in pixels (nearest-neighbour upscale).
     """
-    _, _, height, width, _ = frames.shape
-    zoom = max(1, tile // max(height, width))
-    original = _fit(to_uint8_rgb(original), height, width)
+    _, count, height, width, _ = frames.shape
+    original = np.repeat(_fit(to_uint8_rgb(original), height, width)[None, None], count, axis=1)
+    columns = np.concatenate([original, [[to_uint8_rgb(frame) for frame in model] for model in frames]])
+    captions = [[f"original  step {int(step)}", *labels] for step in steps]
+    tiled_gif(path, columns, captions, tile, [int(seconds_per_frame * 1000)] * (count - 1) + [2000])
 
-    def big(image):
-        return np.repeat(np.repeat(image, zoom, axis=0), zoom, axis=1)
 
+def tiled_gif(path, columns, captions, tile, durations):
+    """A GIF of captioned tiles side by side, in rows of at most ``GIF_WIDTH`` pixels.
+
+    Args:
+      path: output .gif.
+      columns: uint8 [P, G, h, w, 3]: P tiles in each of G frames.
+      captions: G lists of P captions.
+      tile: approximate longest side of each tile in pixels (nearest-neighbour upscale).
+      durations: G milliseconds.
+    """
+    zoom = max(1, tile // max(columns.shape[2:4]))
     pictures = []
-    for g, step in enumerate(steps):
-        tiles = [_captioned(big(original), f"original  step {int(step)}")]
-        tiles += [_captioned(big(to_uint8_rgb(frames[p, g])), label) for p, label in enumerate(labels)]
+    for g, frame_captions in enumerate(captions):
+        tiles = [_captioned(np.repeat(np.repeat(column[g], zoom, axis=0), zoom, axis=1), caption)
+                 for column, caption in zip(columns, frame_captions)]
         tiles = [np.pad(t, ((0, 2), (0, 2), (0, 0)), constant_values=255) for t in tiles]
         per_row = max(1, GIF_WIDTH // tiles[0].shape[1])  # wide tiles (a curve's) wrap into rows
         tiles += [np.full_like(tiles[0], 255)] * (-len(tiles) % per_row if len(tiles) > per_row else 0)
         rows = [np.concatenate(tiles[i:i + per_row], axis=1) for i in range(0, len(tiles), per_row)]
         pictures.append(np.concatenate(rows, axis=0)[:-2] if len(rows) > 1 else rows[0][:-2])
-    durations = [int(seconds_per_frame * 1000)] * (len(pictures) - 1) + [2000]
     buffer = io.BytesIO()
-    iio.imwrite(buffer, np.stack(pictures), extension=".gif", duration=durations, loop=0)
+    iio.imwrite(buffer, np.stack(pictures), extension=".gif", duration=list(durations), loop=0)
     rundir.write_bytes(path, buffer.getvalue())
 
 
@@ -178,10 +189,15 @@ def drawn_frames(out, record, frames):
     kind = signals.get(record.get("kind", "image"))
     if kind.name == "image":
         return frames
-    with np.load(pathlib.Path(out) / "signal.npz") as archive:
-        reference = archive["values"]
+    reference = stored_values(out, record, "signal.npz")
     return np.stack([np.stack([to_uint8_rgb(kind.picture(frame / 255.0, reference)) for frame in model])
                      for model in frames])
+
+
+def stored_values(out, record, name):
+    """The values of a run folder's signal.npz or predictions.npz, float32 in [0, 1] (``signals.Kind.loaded``)."""
+    with np.load(pathlib.Path(out) / name) as archive:
+        return signals.get(record["kind"]).loaded(archive["values"])
 
 
 SPECTRUM_BANDS_PER_OCTAVE = 3  # the residual spectra are RMS amplitudes over bands this wide
@@ -221,13 +237,77 @@ def residual_spectra_png(path, signal, predictions, labels, holdout):
     _save(figure, path)
 
 
+VIDEO_SECONDS_PER_FRAME = 0.125
+
+
+def video_gif(path, video, predictions, labels, holdout, tile=128):
+    """The original video and each model's fit side by side, played frame by frame; with a holdout split the
+    odd frames, which no training pixel saw, are captioned "held out".
+
+    Args:
+      video: float32 [T, H, W, C] in [0, 1]; predictions: float32 [P, T, H, W, C]; labels: P names.
+    """
+    columns = np.stack([[to_uint8_rgb(frame) for frame in one] for one in (video, *predictions)])
+    captions = [[f"original  frame {t}" + ("  held out" if holdout and t % 2 else ""), *labels]
+                for t in range(len(video))]
+    tiled_gif(path, columns, captions, tile, [int(VIDEO_SECONDS_PER_FRAME * 1000)] * len(video))
+
+
+def per_frame_png(path, video, predictions, labels, holdout):
+    """PSNR and SSIM (``metrics``) of each model's fit, frame by frame over every pixel of the frame; with a
+    holdout split the odd frames, which no training pixel saw, are shaded.
+
+    Args:
+      video: float32 [T, H, W, C] in [0, 1]; predictions: float32 [P, T, H, W, C]; labels: P names.
+    """
+    frames = np.arange(len(video))
+    panels = [metric for metric in metrics.METRICS if metric.name in ("test_psnr", "test_ssim")]
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False)
+    for axis, metric in zip(axes[0], panels):
+        for colour, label, prediction in zip(plt.cm.tab10.colors * 10, labels, predictions):
+            values = np.asarray(jax.vmap(metric.function)(prediction, video))
+            axis.plot(frames, values, "-o", ms=2.5, lw=1.2, color=colour, label=label)
+        if holdout:
+            for t in frames[1::2]:
+                axis.axvspan(t - 0.5, t + 0.5, color="0.9", lw=0, zorder=0)
+        axis.set(xlabel="frame" + (" (shaded: held out in time)" if holdout else ""),
+                 ylabel=metric.title, title=f"{metric.title} of each frame, every pixel")
+        axis.grid(alpha=0.3)
+    axes[0, -1].legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    _save(figure, path)
+
+
+def meshes_png(path, surfaces, captions, columns=4):
+    """Surfaces (``meshes.surface``) drawn side by side from one viewpoint, lit from the upper left, on the unit
+    cube, one captioned panel each."""
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+    rows = -(-len(surfaces) // columns)
+    figure = plt.figure(figsize=(3.2 * min(columns, len(surfaces)), 3.4 * rows))
+    light = matplotlib.colors.LightSource(azdeg=315, altdeg=45)
+    for index, ((vertices, faces), caption) in enumerate(zip(surfaces, captions)):
+        axis = figure.add_subplot(rows, min(columns, len(surfaces)), index + 1, projection="3d")
+        if len(faces):
+            axis.add_collection3d(Poly3DCollection(vertices[faces], facecolors="0.75", linewidths=0, shade=True,
+                                                   lightsource=light))
+        axis.set(xlim=(0, 1), ylim=(0, 1), zlim=(0, 1))
+        axis.set_box_aspect((1, 1, 1), zoom=1.25)
+        axis.set_axis_off()
+        axis.set_title(caption, fontsize=9)
+    figure.subplots_adjust(wspace=0, hspace=0.05)
+    _save(figure, path)
+
+
 def write_run_figures(out):
     """Regenerates metrics.md and every picture of a run folder from its saved files.
 
     Reads config.json, metrics.json, history.npz, frames.npz, image.png and
-    reconstructions/; writes metrics.md, curves.png, convergence.gif,
+    reconstructions/ (and a curve's or a video's signal.npz and
+    predictions.npz); writes metrics.md, curves.png, convergence.gif,
     final.png, psnr_vs_scale.{png,md} where an encoding was trained at several
-    scales, and gifs/model_XXXX.gif if the run asked for them.
+    scales, gifs/model_XXXX.gif if the run asked for them, a curve's
+    spectrum.png, a video's video.gif and per_frame.png, and a shape's
+    meshes/*.ply and mesh.png.
     """
     out = pathlib.Path(out)
     record = rundir.load_record(out)
@@ -266,12 +346,27 @@ def write_run_figures(out):
                 for name, index in chosen.items()]
     image_grid_png(out / "final.png", [image] + finals, ["original"] + captions,
                    title=f"final reconstructions, {config['split']} split, step {rows[0]['steps']} (test metrics)")
-    if record.get("kind") == "curve":
-        with np.load(out / "signal.npz") as signal, np.load(out / "predictions.npz") as predictions:
-            labels = {index: name for name, index in chosen.items()}
-            residual_spectra_png(out / "spectrum.png", signal["values"], predictions["values"],
-                                 [labels[int(index)] for index in predictions["models"]],
-                                 holdout=config["split"] == "holdout")
+    if record.get("kind") == "occupancy":
+        signal, predictions = (stored_values(out, record, name) for name in ("signal.npz", "predictions.npz"))
+        with np.load(out / "predictions.npz") as archive:
+            models = [int(index) for index in archive["models"]]
+        surfaces = [meshes.surface(values) for values in (signal, *predictions)]
+        for name, (vertices, faces) in zip(["original"] + [f"model_{index:04d}" for index in models], surfaces):
+            meshes.write_ply(out / "meshes" / f"{name}.ply", vertices, faces)
+        names = dict(zip(chosen.values(), chosen))
+        meshes_png(out / "mesh.png", surfaces, ["original"] + [
+            f"{names[index]}\nIoU {rows[index]['test_iou']:.3f}, near the surface {rows[index]['test_surface_iou']:.3f}"
+            for index in models])
+    if record.get("kind") in ("curve", "video"):
+        signal, predictions = (stored_values(out, record, name) for name in ("signal.npz", "predictions.npz"))
+        with np.load(out / "predictions.npz") as archive:
+            labels = [dict(zip(chosen.values(), chosen))[int(index)] for index in archive["models"]]
+        holdout = config["split"] == "holdout"
+        if record["kind"] == "curve":
+            residual_spectra_png(out / "spectrum.png", signal, predictions, labels, holdout)
+        else:
+            video_gif(out / "video.gif", signal, predictions, labels, holdout)
+            per_frame_png(out / "per_frame.png", signal, predictions, labels, holdout)
     if swept_encodings(rows):
         train_side = min(record["image_shape"][:-1]) // (2 if config["split"] == "holdout" else 1)
         psnr_vs_scale_png(out / "psnr_vs_scale.png", rows, train_side)
@@ -290,10 +385,16 @@ def run_footer(record, rows):
     """One line under a run's table: models, stacks, steps, and the wall time of training and evaluation."""
     stacks, minutes = _stacks_and_minutes(record, rows)
     count = len({row["signal"] for row in rows}) if "signal" in rows[0] else 1
-    return (f"{len(rows)} model{'s' * (len(rows) > 1)}{f' on {count} signals' if count > 1 else ''} "
+    line = (f"{len(rows)} model{'s' * (len(rows) > 1)}{f' on {count} signals' if count > 1 else ''} "
             f"in {len(stacks)} stack{'s' * (len(stacks) > 1)}, "
             f"{rows[0]['steps']} steps: {minutes:.1f} min of training "
             f"and evaluation on {rundir.hardware(record['environment'])}.\n")
+    if "validation" in record:
+        chosen = ", ".join(f"{name} {encodings.get(name).scale_symbol}={value:g}"
+                           for name, value in record["validation"]["scales"].items())
+        line += (f"\nScales chosen by the validation sweep on {record['config']['validation']} "
+                 f"({record['validation']['folder']}/): {chosen}.\n")
+    return line
 
 
 def swept_encodings(rows):

@@ -11,6 +11,7 @@ import sys
 import imageio.v3 as iio
 import numpy as np
 import pytest
+import skimage.metrics
 from PIL import Image
 
 from nerf_toy_jax import evaluate, rundir, state, viz
@@ -113,6 +114,60 @@ def test_a_curve_runs_end_to_end(tmp_path):
         for index, values in zip(predictions["models"], predictions["values"]):
             error = np.mean((values[1::2] - signal["values"][1::2]) ** 2)
             assert abs(-10 * np.log10(error) - float(rows[index]["test_psnr"])) < 1e-3
+
+
+def test_a_video_with_a_validation_sweep_runs_end_to_end(tmp_path):
+    """A video through the run program: the scale is the validation sweep's best (from its metrics.json), the
+    run's test SSIM is the mean over held-out frames of scikit-image's (8-bit saved renders, so to 2e-3), and
+    the fitted video plays every frame."""
+    out = tmp_path / "video"
+    completed = run("--config=experiments/configs/video.py", "--config.size=24", "--steps=4",
+                    "--config.train.eval_every=2", "--config.gif_every=2", "--config.train.width=8",
+                    "--config.train.depth=2", "--config.encoding.mapping_size=8", "--config.encodings=none,gaussian",
+                    "--config.scales.gaussian=1,4,16", "--config.seeds=2", f"--out={out}")
+    assert completed.returncode == 0, completed.stderr
+    sweep = json.loads((out / "validation" / "metrics.json").read_text())
+    assert {row["sigma"] for row in sweep if row["encoding"] == "gaussian"} == {1.0, 4.0, 16.0}
+    best = max((row for row in sweep if row["encoding"] == "gaussian"), key=lambda row: row["test_psnr"])
+    rows = json.loads((out / "metrics.json").read_text())
+    assert [row["sigma"] for row in rows if row["encoding"] == "gaussian"] == [best["sigma"]] * 2
+    assert f"gaussian s={best['sigma']:g}" in (out / "metrics.md").read_text()
+    with np.load(out / "signal.npz") as signal, np.load(out / "predictions.npz") as predictions:
+        video = signal["values"] / 255.0
+        for index, values in zip(predictions["models"], predictions["values"] / 255.0):
+            expected = np.mean([skimage.metrics.structural_similarity(
+                frame, fit, channel_axis=-1, data_range=1.0, gaussian_weights=True, sigma=1.5,
+                use_sample_covariance=False) for frame, fit in zip(video[1::2, 1::2, 1::2], values[1::2, 1::2, 1::2])])
+            assert abs(expected - rows[index]["test_ssim"]) < 2e-3
+    assert len(iio.imread(out / "video.gif", index=None)) == len(video)
+    assert (out / "per_frame.png").stat().st_size > 0
+
+
+def test_a_shape_runs_end_to_end(tmp_path):
+    """Occupancy through the run program: IoU that the saved predictions give at the held-out voxels (NumPy)
+    (8-bit saved predictions, so to 0.02), and a PLY mesh per drawn model."""
+    out = tmp_path / "shape"
+    completed = run("--config=experiments/configs/shape.py", "--config.size=16", "--steps=4",
+                    "--config.train.eval_every=2", "--config.gif_every=2", "--config.train.width=8",
+                    "--config.train.depth=2", "--config.train.batch_size=256", "--config.encoding.mapping_size=8",
+                    "--config.encodings=none,hashgrid", "--config.scales.hashgrid=4,8", "--config.seeds=1",
+                    f"--out={out}")
+    assert completed.returncode == 0, completed.stderr
+    assert "occupancy 16x16x16x1, holdout split, 512 training voxels, 256 per step" in completed.stdout
+    rows = json.loads((out / "metrics.json").read_text())
+    sweep = [row for row in json.loads((out / "validation" / "metrics.json").read_text())
+             if row["encoding"] == "hashgrid"]  # one seed: the value of the best IoU is chosen
+    chosen = max(sweep, key=lambda row: (row["test_iou"], -row["hashgrid_finest"]))["hashgrid_finest"]
+    assert [row["hashgrid_finest"] for row in rows if row["encoding"] == "hashgrid"] == [chosen]
+    with np.load(out / "signal.npz") as signal, np.load(out / "predictions.npz") as predictions:
+        truth = signal["values"][1::2, 1::2, 1::2] >= 128
+        for index, values in zip(predictions["models"], predictions["values"]):
+            inside = values[1::2, 1::2, 1::2] >= 128  # 8-bit: 0.5 rounds to 128
+            expected = (inside & truth).sum() / max((inside | truth).sum(), 1) if (inside | truth).any() else 1.0
+            assert abs(expected - rows[index]["test_iou"]) < 0.02
+            header = (out / "meshes" / f"model_{index:04d}.ply").read_bytes().partition(b"end_header")[0]
+            assert header.startswith(b"ply\nformat binary_little_endian 1.0")
+    assert (out / "mesh.png").stat().st_size > 0 and (out / "meshes" / "original.ply").is_file()
 
 
 def test_the_faces_config_trains_a_set(tmp_path):

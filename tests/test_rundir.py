@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nerf_toy_jax import data, metrics, rundir, specs as specs_lib, state, train, viz
+from nerf_toy_jax import data, metrics, rundir, signals, specs as specs_lib, state, train, viz
 
 SPLIT = data.make_split(data.load_image(size=8), "memorize")
 CONFIG = state.TrainConfig(depth=2, width=4)
+IMAGE_METRICS = signals.get("image").metrics
 
 
 def fake_stack(specs, evaluations=3, seed=0):
@@ -22,7 +23,7 @@ def fake_stack(specs, evaluations=3, seed=0):
     initial = jax.tree_util.tree_map(np.asarray, train.init_stack(specs, SPLIT, CONFIG))
     return state.StackResult(
         specs=specs, eval_steps=np.arange(evaluations) * 5, loss=rng.random((count, 10), np.float32),
-        scores={name: rng.random((count, evaluations), np.float32) * 30 for name in metrics.NAMES},
+        scores={name: rng.random((count, evaluations), np.float32) * 30 for name in IMAGE_METRICS},
         frames=rng.integers(0, 256, (count, evaluations, 2, 2, 3), dtype=np.uint8),
         batch_stats=initial.batch_stats, matrices=specs_lib.stack_matrices(specs, 2), wall_s=1.5 + seed,
         state=initial)
@@ -33,7 +34,7 @@ def test_rows_hold_each_models_final_metrics_and_its_encodings_columns():
     stacks = [fake_stack(specs[:2]), fake_stack(specs[2:], seed=1)]
     rows = rundir.model_rows(stacks)
     assert [row["index"] for row in rows] == [0, 1, 2, 3]
-    assert list(rows[0]) == list(rundir.COLUMNS)
+    assert list(rows[0]) == [name for name in rundir.COLUMNS if name not in metrics.NAMES or name in IMAGE_METRICS]
     assert rows[3]["test_psnr"] == pytest.approx(float(stacks[1].scores["test_psnr"][1, -1]))
     assert (rows[0]["sigma"], rows[2]["sigma"], rows[2]["mapping_size"]) == (None, 10.0, 4)
     assert [row["wall_s"] for row in rows] == [1.5, 1.5, 2.5, 2.5]
@@ -77,9 +78,9 @@ def test_checkpoints_round_trip_and_hold_the_parameters_once(tmp_path):
     rundir.write_stack(tmp_path, 0, stack)
     payload = flax.serialization.msgpack_restore(rundir.stack_path(tmp_path, 0).read_bytes())
     assert payload["format"] == rundir.FORMAT and "variables" not in payload and "params" in payload["state"]
-    loaded = rundir.load_stack(tmp_path, 0, train.init_stack(specs, SPLIT, CONFIG), metrics.NAMES)
+    loaded = rundir.load_stack(tmp_path, 0, train.init_stack(specs, SPLIT, CONFIG), IMAGE_METRICS)
     assert loaded.specs == specs and loaded.wall_s == stack.wall_s
-    for name in metrics.NAMES:
+    for name in IMAGE_METRICS:
         np.testing.assert_array_equal(loaded.scores[name], stack.scores[name])
     for a, b in zip(jax.tree_util.tree_leaves(loaded.state), jax.tree_util.tree_leaves(stack.state)):
         np.testing.assert_array_equal(a, b)
@@ -95,7 +96,7 @@ def test_format_1_checkpoints_load(tmp_path):
            "specs": [{**specs_lib.spec_to_dict(spec), "hashgrid_levels": 8, "siren_omega": 30.0} for spec in specs],
            "state": flax.serialization.to_state_dict(stack.state)}
     rundir.write_bytes(rundir.stack_path(tmp_path, 0), flax.serialization.msgpack_serialize(old))
-    loaded = rundir.load_stack(tmp_path, 0, train.init_stack(specs, SPLIT, CONFIG), metrics.NAMES)
+    loaded = rundir.load_stack(tmp_path, 0, train.init_stack(specs, SPLIT, CONFIG), IMAGE_METRICS)
     assert loaded.specs == specs
     np.testing.assert_array_equal(loaded.scores["test_ssim"], stack.scores["test_ssim"])
     rundir.write_json(tmp_path / "config.json", {"settings": {}, "split": "memorize", "train": {"max_stack": None},

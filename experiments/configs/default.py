@@ -17,14 +17,22 @@ from nerf_toy_jax import encodings, state
 
 def get_config():
     config = config_dict.ConfigDict()
-    # The signal: an image path, http(s) URL, natural:NAME or text:INDEX (nerf_toy_jax.datasets), or a curve,
-    # curve:NAME (nerf_toy_jax.curves); or a set of images of one shape, every model trained on each of them in
-    # one stack: faces (scikit-image's 200 small faces; faces:N the first N), a folder or a glob pattern.
+    # The signal: an image path, http(s) URL, natural:NAME or text:INDEX (nerf_toy_jax.datasets); a curve,
+    # curve:NAME (nerf_toy_jax.curves); a video, video:NAME (nerf_toy_jax.videos); a shape's occupancy,
+    # shape:NAME:SEED (nerf_toy_jax.shapes); or a set of images of one shape, every model trained on each of them
+    # in one stack: faces (scikit-image's 200 small faces; faces:N the first N), a folder or a glob pattern.
     # None is matplotlib's grace_hopper.jpg. size crops an image's central square and resizes it (0 keeps the
-    # image); a curve's samples (0: curves.DEFAULT_SAMPLES).
+    # image); a curve's samples (0: curves.DEFAULT_SAMPLES); a video's frame side (its shorter side; 0: as made);
+    # a shape's voxels a side (0: shapes.DEFAULT_SIDE).
     config.image = config_dict.placeholder(str)
     config.size = 64
     config.split = "memorize"  # or "holdout": train on pixels [::2, ::2], test on [1::2, 1::2]
+    # A validation sweep: a signal (or set) of the kind of config.image on which every encoding trains at each
+    # value of its config.scales (validation_seeds seeds, into the sub-run validation/); the run itself then
+    # trains each encoding at the value with the best mean test PSNR there (a shape's: IoU). None: every value of
+    # config.scales.
+    config.validation = config_dict.placeholder(str)
+    config.validation_seeds = 1
 
     # The models: encodings x (the values of each one's scale) x seeds 0 .. seeds - 1.
     config.encodings = ",".join(encodings.NAMES)
