@@ -107,7 +107,7 @@ def test_a_curve_runs_end_to_end(tmp_path):
     assert "curve 64x1, holdout split, 32 training samples" in completed.stdout
     with open(out / "metrics.csv") as handle:
         rows = list(csv.DictReader(handle))
-    assert "test_ssim" not in rows[0] and len(rows) == 6
+    assert "test_ssim" not in rows[0] and len(rows) == 4  # basic and the validated sigma, 2 seeds each
     for name in ("spectrum.png", "final.png", "convergence.gif", "image.png"):
         assert (out / name).stat().st_size > 0, name
     with np.load(out / "signal.npz") as signal, np.load(out / "predictions.npz") as predictions:

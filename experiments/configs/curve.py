@@ -5,12 +5,17 @@
 
 The signal is ``curve:tones:0`` (nerf_toy_jax/curves.py: every frequency up
 to the training grid's Nyquist limit, amplitude 1/f) at 1024 samples; the
-holdout split trains on the even samples and tests on the odd ones. Tancik
-et al.'s MLP without BatchNorm, 1000 steps; Gaussian sigma at 3, 10, 30 and
-100 cycles per unit (psnr_vs_scale.png), every other encoding at its
-defaults. Besides the run folder's usual files, spectrum.png: the amplitude
-spectrum of each fit's residual, which shows which frequencies each
-encoding learned.
+holdout split trains on the even samples and tests on the odd ones. Each
+encoding's scale is chosen by a validation sweep on ``curve:tones:1``
+(validation/: one seed per value; Gaussian sigma 3 to 100 cycles per unit,
+the hash grid's finest resolution 64 to 512, SIREN's omega_0 10 to 100),
+then trained on 3 seeds. Tancik et al.'s MLP without BatchNorm, 1000 steps.
+Besides the run folder's usual files, spectrum.png: the amplitude spectrum
+of each fit's residual, which shows which frequencies each encoding learned.
+``curve:membrane``, a recording, takes the scales chosen on the same
+synthetic validation curve.
+
+A GPU-sized run: ``--config.size=65536 --config.train.steps=2000``.
 """
 
 from experiments.configs import default
@@ -19,10 +24,13 @@ from experiments.configs import default
 def get_config():
     config = default.get_config()
     config.image = "curve:tones:0"
+    config.validation = "curve:tones:1"
     config.size = 1024
     config.split = "holdout"
     config.seeds = 3
     config.scales.gaussian = (3.0, 10.0, 30.0, 100.0)
+    config.scales.hashgrid = (64.0, 128.0, 256.0, 512.0)
+    config.scales.siren = (10.0, 30.0, 100.0)
     config.train.steps = 1000
     config.train.eval_every = 50
     config.train.batchnorm = False
