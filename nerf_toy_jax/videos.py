@@ -19,6 +19,7 @@ TEXT_FRAMES = 32
 TEXT_SIDE = 48  # pixels of a text video's square frames when no size is given
 TEXT_SPEED = 1.0  # pixels per frame that the text moves
 TEXT_ZOOM = 4  # the page is drawn this many times finer than the frames: it moves by quarter pixels
+TEXT_LETTERS = 2  # the page is this part of a text picture's side, magnified: letters 6 to 24 px in 32-px frames
 TEXT_STREAM = 2  # the random stream of the pages (``datasets.text_image``'s seed; the image sets use 0 and 1)
 
 
@@ -39,9 +40,9 @@ def clip(size=None):
 
 
 def text(seed, size=None):
-    """A window of ``size`` pixels (None: ``TEXT_SIDE``) panning over a page of random words
-    (``datasets.text_image``) at ``TEXT_SPEED`` pixels per frame, in a direction drawn from ``seed``:
-    float32 [TEXT_FRAMES, size, size, 3].
+    """A window of ``size`` pixels (None: ``TEXT_SIDE``) panning over a page of random words (the top-left
+    ``1 / TEXT_LETTERS`` of a ``datasets.text_image``) at ``TEXT_SPEED`` pixels per frame, in a direction drawn
+    from ``seed``: float32 [TEXT_FRAMES, size, size, 3].
 
     The page is drawn ``TEXT_ZOOM`` times finer than the frames; each frame is the window cut from it at the
     nearest finer pixel and resized (Lanczos), so the motion is smooth to a quarter of a pixel.
@@ -51,7 +52,7 @@ def text(seed, size=None):
     step = TEXT_SPEED * np.array([np.sin(angle), np.cos(angle)])  # (rows, columns) per frame
     travel = step * (TEXT_FRAMES - 1)
     page_side = TEXT_ZOOM * (side + int(np.ceil(np.abs(travel).max())) + 1)
-    page = datasets.text_image(TEXT_STREAM, page_side, seed)
+    page = datasets.text_image(TEXT_STREAM, TEXT_LETTERS * page_side, seed)[:page_side, :page_side]
     start = np.maximum(-travel, 0.0)  # the window's top-left corner at t = 0, so that every frame is on the page
     frames = []
     for t in range(TEXT_FRAMES):

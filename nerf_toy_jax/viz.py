@@ -307,10 +307,13 @@ def write_run_figures(out):
     final.png, psnr_vs_scale.{png,md} where an encoding was trained at several
     scales, gifs/model_XXXX.gif if the run asked for them, a curve's
     spectrum.png, a video's video.gif and per_frame.png, and a shape's
-    meshes/*.ply and mesh.png.
+    meshes/*.ply and mesh.png; first the same in the folder of the
+    validation sweep that chose its scales, if any.
     """
     out = pathlib.Path(out)
     record = rundir.load_record(out)
+    if "validation" in record:  # the sweep that chose the scales, a run folder of its own
+        write_run_figures(out / record["validation"]["folder"])
     config = record["config"]
     rows = rundir.load_json(out / "metrics.json")
     history = rundir.load_history(out)

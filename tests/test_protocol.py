@@ -29,6 +29,20 @@ def test_best_choices_take_the_best_mean_over_images_and_skip_diverged():
     assert "| text | basic | lr 0.001 | 23.00 | **yes** |" in table and "| text | basic | lr 0.01 | 19.50 |  |" in table
 
 
+def test_a_validation_sweep_chooses_each_swept_scale_by_its_mean_and_skips_diverged_models():
+    def row(encoding, field, value, seed, psnr, iou=0.0, diverged=False):
+        return {"encoding": encoding, field: value, "seed": seed, "test_psnr": psnr, "test_iou": iou,
+                "diverged": diverged}
+
+    rows = [row("gaussian", "sigma", 1.0, 0, 20.0, iou=0.9), row("gaussian", "sigma", 1.0, 1, 24.0, iou=0.9),
+            row("gaussian", "sigma", 3.0, 0, 23.0, iou=0.5), row("gaussian", "sigma", 3.0, 1, 22.0, iou=0.5),
+            row("siren", "siren_omega", 10.0, 0, 30.0), row("siren", "siren_omega", 30.0, 0, 35.0, diverged=True),
+            row("hashgrid", "hashgrid_finest", 64.0, 0, 40.0), row("none", "sigma", None, 0, 10.0)]
+    # means 22 against 22.5; a diverged model counts as -inf; one value is no sweep
+    assert protocol.best_scales(rows) == {"gaussian": 3.0, "siren": 10.0}
+    assert protocol.best_scales(rows, "test_iou")["gaussian"] == 1.0
+
+
 def test_search_and_test_specs_follow_the_paper():
     search = protocol.search_specs([1, 2], [3])
     assert [(s.name, s.encoding.params(), s.seed) for s in search] == [

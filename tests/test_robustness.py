@@ -92,6 +92,8 @@ BAD_INPUTS = {
     "curve_too_short": (["--image=curve:chirp", "--config.size=3"], "a curve needs at least 4 samples, got 3"),
     "unknown_video": (["--image=video:film"], "unknown video 'film' in 'video:film': choose from clip, text"),
     "video_too_small": (["--image=video:text:0", "--config.size=3"], "at least 4 pixels on a side, got size 3"),
+    "unknown_shape": (["--image=shape:torus:0"], "unknown shape 'torus' in 'shape:torus:0': choose from primitives"),
+    "shape_without_seed": (["--image=shape:blobs"], "shapes are drawn from a seed: shape:blobs:0"),
     # TINY's --config.scales.gaussian=10 and a second such flag make two values (ml_collections appends): a sweep
     "validation_of_another_kind": (["--config.validation=curve:chirp", "--config.scales.gaussian=4"],
                                    "config.validation is of kind curve and config.image of kind image"),
