@@ -12,6 +12,8 @@ import pathlib
 import matplotlib
 import numpy as np
 
+from nerf_toy_jax import sources
+
 NAMES = ("tones", "chirp", "square", "membrane")
 DEFAULT_SAMPLES = 1024  # samples of a curve when no size is given
 TONES_EXPONENT = 1.0  # amplitude of the tone of f cycles: f^-1 (a 1/f^2 power spectrum, like natural signals)
@@ -62,17 +64,12 @@ def membrane(n):
 def from_source(source, n):
     """The curve of a source string ``curve:NAME`` (``curve:tones:SEED``) with ``n`` samples, or None when
     ``source`` names no curve."""
-    if not isinstance(source, str) or not source.startswith("curve:"):
+    parsed = sources.parse(source, "curve", NAMES, seeded=("tones",))
+    if parsed is None:
         return None
-    name, _, seed = source[len("curve:"):].partition(":")
-    if name not in NAMES:
-        raise ValueError(f"unknown curve {name!r} in {source!r}: choose from {', '.join(NAMES)}")
     if n < 4:
         raise ValueError(f"a curve needs at least 4 samples, got {n}")
+    name, seed = parsed
     if name == "tones":
-        if not seed.isdigit():
-            raise ValueError(f"tones are drawn from a seed: curve:tones:0, curve:tones:1, ..., got {source!r}")
-        return tones(int(seed), n)
-    if seed:
-        raise ValueError(f"curve:{name} takes no seed, got {source!r}")
+        return tones(seed, n)
     return {"chirp": chirp, "square": square, "membrane": membrane}[name](n)

@@ -8,7 +8,7 @@ wherever a signal is taken: ``shape:primitives:SEED``, ``shape:blobs:SEED``.
 
 import numpy as np
 
-from nerf_toy_jax import data
+from nerf_toy_jax import data, sources
 
 NAMES = ("primitives", "blobs")
 DEFAULT_SIDE = 48  # voxels along each axis when no size is given
@@ -63,14 +63,11 @@ def blobs(seed, n):
 def from_source(source, n=None):
     """The shape of a source string ``shape:NAME:SEED`` with ``n`` voxels a side (None: ``DEFAULT_SIDE``),
     or None when ``source`` names no shape."""
-    if not isinstance(source, str) or not source.startswith("shape:"):
+    parsed = sources.parse(source, "shape", NAMES, seeded=NAMES)
+    if parsed is None:
         return None
-    name, _, seed = source[len("shape:"):].partition(":")
-    if name not in NAMES:
-        raise ValueError(f"unknown shape {name!r} in {source!r}: choose from {', '.join(NAMES)}")
-    if not seed.isdigit():
-        raise ValueError(f"shapes are drawn from a seed: shape:{name}:0, shape:{name}:1, ..., got {source!r}")
     n = n or DEFAULT_SIDE
     if n < 4:
         raise ValueError(f"a shape needs at least 4 voxels a side, got {n}")
-    return {"primitives": primitives, "blobs": blobs}[name](int(seed), n)
+    name, seed = parsed
+    return {"primitives": primitives, "blobs": blobs}[name](seed, n)

@@ -11,7 +11,7 @@ import pathlib
 import imageio.v3 as iio
 import numpy as np
 
-from nerf_toy_jax import data, datasets
+from nerf_toy_jax import data, datasets, sources
 
 NAMES = ("clip", "text")
 CLIP_FILE = "no_time_for_that_tiny.gif"  # scikit-image's data: 24 RGB frames of 25 x 14 pixels
@@ -64,17 +64,10 @@ def text(seed, size=None):
 def from_source(source, size=None):
     """The video of a source string ``video:clip`` or ``video:text:SEED`` (``size``: see ``clip``, ``text``),
     or None when ``source`` names no video."""
-    if not isinstance(source, str) or not source.startswith("video:"):
+    parsed = sources.parse(source, "video", NAMES, seeded=("text",))
+    if parsed is None:
         return None
-    name, _, seed = source[len("video:"):].partition(":")
-    if name not in NAMES:
-        raise ValueError(f"unknown video {name!r} in {source!r}: choose from {', '.join(NAMES)}")
     if size is not None and size < 4:
         raise ValueError(f"a video's frames need at least 4 pixels on a side, got size {size}")
-    if name == "text":
-        if not seed.isdigit():
-            raise ValueError(f"text videos are drawn from a seed: video:text:0, video:text:1, ..., got {source!r}")
-        return text(int(seed), size)
-    if seed:
-        raise ValueError(f"video:{name} takes no seed, got {source!r}")
-    return clip(size)
+    name, seed = parsed
+    return text(seed, size) if name == "text" else clip(size)
