@@ -12,6 +12,7 @@ upper hemisphere, test views between them, and an orbit for videos.
 """
 
 import dataclasses
+import functools
 import pathlib
 
 import jax
@@ -123,24 +124,24 @@ def orbit(count, elevation=np.pi / 6):
     return np.stack([rays.look_at(position) for position in positions])
 
 
+@functools.partial(jax.jit, static_argnames=("scene", "samples"))
+def _render_rays(origins, directions, *, scene, samples):
+    """Colour [..., 3] and depth [...] of rays [..., 3] through ``scene``, ``samples`` bin centres each."""
+    near = jnp.full(origins.shape[:-1], NEAR)
+    far = jnp.full(origins.shape[:-1], FAR)
+    depths = volume.sample_depths(near, far, samples)
+    points = origins[..., None, :] + depths[..., None] * directions[..., None, :]
+    densities, colours = field(scene, points)
+    colour, _, depth = volume.composite(densities, colours, near, far)
+    return colour, depth
+
+
 def render_view(scene, camera, size, samples=TRUTH_SAMPLES, rows_per_call=8):
     """One view of ``scene`` from ``camera`` [4, 4], ``size`` x ``size`` pixels on white, with ``samples``
     bin-centre samples per ray: (colour float32 [size, size, 3] in [0, 1], depth float32 [size, size])."""
-    focal = rays.focal_length(size, CAMERA_ANGLE_X)
-    origins, directions = rays.pixel_rays(size, size, focal, camera)
-
-    @jax.jit
-    def rows(origins, directions):
-        near = jnp.full(origins.shape[:-1], NEAR)
-        far = jnp.full(origins.shape[:-1], FAR)
-        depths = volume.sample_depths(near, far, samples)
-        points = origins[..., None, :] + depths[..., None] * directions[..., None, :]
-        densities, colours = field(scene, points)
-        colour, _, depth = volume.composite(densities, colours, near, far)
-        return colour, depth
-
-    parts = [rows(origins[top:top + rows_per_call], directions[top:top + rows_per_call])
-             for top in range(0, size, rows_per_call)]
+    origins, directions = rays.pixel_rays(size, size, rays.focal_length(size, CAMERA_ANGLE_X), camera)
+    parts = [_render_rays(origins[top:top + rows_per_call], directions[top:top + rows_per_call], scene=scene,
+                          samples=samples) for top in range(0, size, rows_per_call)]
     return tuple(np.concatenate([np.asarray(part[index]) for part in parts]) for index in (0, 1))
 
 
