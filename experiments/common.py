@@ -252,7 +252,7 @@ def plans():
 
 def validation_config(config):
     """The config of a validation sweep's sub-run: ``config.validation`` as its signal, on
-    ``config.validation_seeds`` seeds."""
+    ``config.validation_seeds`` seeds, its tables and curves without pictures."""
     if config.validation_seeds < 1:
         raise UsageError(f"config.validation_seeds must be at least 1, got {config.validation_seeds}")
     names = [name.strip() for name in config.encodings.split(",")]
@@ -261,6 +261,7 @@ def validation_config(config):
                          "several values in config.scales")
     sweep = copy.deepcopy(config)
     sweep.image, sweep.seeds, sweep.validation = config.validation, config.validation_seeds, None
+    sweep.pictures = False  # one drawn model per swept value would weigh megabytes
     return sweep
 
 
@@ -332,7 +333,7 @@ def main_run():
             rows, finished = runner.run(
                 run.out, run.specs, run.split, run.train_config, signal_names=run.signal_names,
                 gif_every=run.gif_every,
-                model_gifs=run.config.model_gifs, record=record(run), resume=resume,
+                pictures=run.config.pictures, model_gifs=run.config.model_gifs, record=record(run), resume=resume,
                 checkpoint_every=run.checkpoint_every, stop=received, tensorboard=FLAGS.tensorboard)
             all_rows.append(rows)
             if not finished:

@@ -147,7 +147,8 @@ def tensorboard_logger(writer, first_index):
     return log
 
 
-def run(out, specs, split, config, *, gif_every, record, signal_names=None, model_gifs=False, resume=False,
+def run(out, specs, split, config, *, gif_every, record, signal_names=None, pictures=True, model_gifs=False,
+        resume=False,
         checkpoint_every=None, stop=None, tensorboard=False, log=print, stream=None):
     """Trains ``specs`` on ``split`` and writes a complete run folder ``out``.
 
@@ -163,6 +164,8 @@ def run(out, specs, split, config, *, gif_every, record, signal_names=None, mode
       signal_names: with a list of splits, the name of each spec's signal (its rows' "signal").
       gif_every: steps between GIF frames, a multiple of ``config.eval_every``.
       record: the run's config.json (written unless resuming).
+      pictures: write the pictures and what they are drawn from; False: only the tables and training curves
+        (many models whose pictures would weigh megabytes: a validation sweep's).
       model_gifs: also write one GIF per model.
       resume: continue the run whose checkpoints are in ``out``.
       checkpoint_every: steps between checkpoints, a multiple of ``config.eval_every``; None: only at the end.
@@ -187,6 +190,7 @@ def run(out, specs, split, config, *, gif_every, record, signal_names=None, mode
             "stack; pictures show the first signal")
     if not resume and writes:
         rundir.write_json(out / "config.json", record)
+    if not resume and writes and pictures:
         rundir.write_png(out / "image.png", kind.picture(split.image))
         if kind.name != "image":
             rundir.write_npz(out / "signal.npz", values=kind.stored(split.image))
@@ -235,6 +239,9 @@ def run(out, specs, split, config, *, gif_every, record, signal_names=None, mode
     chosen = rundir.representatives(rows)
     rundir.write_metrics(out, rows)
     rundir.write_history(out, stacks)
+    if not pictures:
+        viz.write_run_figures(out)
+        return rows, True
     rundir.write_frames(out, stacks, gif_every, list(range(len(rows))) if model_gifs else list(chosen.values()))
     *sides, channels = split.image.shape
     members = rundir.ordered(stacks)

@@ -308,7 +308,8 @@ def write_run_figures(out):
     scales, gifs/model_XXXX.gif if the run asked for them, a curve's
     spectrum.png, a video's video.gif and per_frame.png, and a shape's
     meshes/*.ply and mesh.png; first the same in the folder of the
-    validation sweep that chose its scales, if any.
+    validation sweep that chose its scales, if any. A run without pictures
+    (``config.pictures`` False) gets its tables and curves only.
     """
     out = pathlib.Path(out)
     record = rundir.load_record(out)
@@ -317,15 +318,20 @@ def write_run_figures(out):
     config = record["config"]
     rows = rundir.load_json(out / "metrics.json")
     history = rundir.load_history(out)
-    image = np.asarray(Image.open(out / "image.png"), np.float32) / 255.0
-    image = image[..., None] if image.ndim == 2 else image
-
     rundir.write_text(out / "metrics.md", rundir.markdown_table(rows) + "\n" + run_footer(record, rows))
     if "signal" in rows[0]:
         rundir.write_text(out / "signals.md", "Test PSNR (dB) of each signal, the mean over seeds.\n\n"
                           + rundir.signals_markdown(rows))
     groups = rundir.group_rows(rows)
     curves_png(out / "curves.png", history, groups, holdout=config["split"] == "holdout")
+    if swept_encodings(rows):
+        train_side = min(record["image_shape"][:-1]) // (2 if config["split"] == "holdout" else 1)
+        psnr_vs_scale_png(out / "psnr_vs_scale.png", rows, train_side)
+        rundir.write_text(out / "psnr_vs_scale.md", psnr_vs_scale_markdown(rows, config["image"]))
+    if not config.get("pictures", True):
+        return
+    image = np.asarray(Image.open(out / "image.png"), np.float32) / 255.0
+    image = image[..., None] if image.ndim == 2 else image
 
     def caption(name, index):
         row = rows[index]
@@ -370,10 +376,6 @@ def write_run_figures(out):
         else:
             video_gif(out / "video.gif", signal, predictions, labels, holdout)
             per_frame_png(out / "per_frame.png", signal, predictions, labels, holdout)
-    if swept_encodings(rows):
-        train_side = min(record["image_shape"][:-1]) // (2 if config["split"] == "holdout" else 1)
-        psnr_vs_scale_png(out / "psnr_vs_scale.png", rows, train_side)
-        rundir.write_text(out / "psnr_vs_scale.md", psnr_vs_scale_markdown(rows, config["image"]))
 
 
 def _stacks_and_minutes(record, rows):

@@ -128,6 +128,8 @@ def test_a_video_with_a_validation_sweep_runs_end_to_end(tmp_path):
     assert completed.returncode == 0, completed.stderr
     sweep = json.loads((out / "validation" / "metrics.json").read_text())
     assert {row["sigma"] for row in sweep if row["encoding"] == "gaussian"} == {1.0, 4.0, 16.0}
+    drawn = {path.name for path in (out / "validation").iterdir()}  # the sweep's tables and curves only
+    assert {"metrics.md", "curves.png", "psnr_vs_scale.md"} <= drawn and not drawn & {"frames.npz", "video.gif"}
     best = max((row for row in sweep if row["encoding"] == "gaussian"), key=lambda row: row["test_psnr"])
     rows = json.loads((out / "metrics.json").read_text())
     assert [row["sigma"] for row in rows if row["encoding"] == "gaussian"] == [best["sigma"]] * 2

@@ -55,6 +55,7 @@ def get_config():
     # Outputs.
     config.gif_every = config_dict.placeholder(int)  # None: 25 steps, rounded up to a multiple of eval_every
     config.model_gifs = False  # also one GIF per model in gifs/
+    config.pictures = True  # False: only the tables and training curves (a validation sweep's sub-run)
     config.thresholds = ()  # train PSNRs (dB) whose first reaching step the arms table gives
 
     # Run-wide variants, each trained into its own sub-run, in order: ((name, {field: value, ...}), ...), the

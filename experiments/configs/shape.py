@@ -40,6 +40,6 @@ def get_config():
     config.train.batch_size = 2048
     config.train.width = 128
     config.train.batchnorm = False
-    config.train.frame_size = 128  # GIF frames of 25 voxels a side
-    config.gif_every = 100
+    config.train.frame_size = 96  # GIF frames of 21 voxels a side
+    config.gif_every = 200  # with the frames, keeps frames.npz under 1 MB
     return config

@@ -39,6 +39,6 @@ def get_config():
     config.train.eval_every = 50
     config.train.width = 128
     config.train.batchnorm = False
-    config.train.frame_size = 128  # GIF frames of 25 x 25 pixels
-    config.gif_every = 100
+    config.train.frame_size = 96  # GIF frames of 21 x 21 pixels
+    config.gif_every = 200  # with the frames, keeps frames.npz under 1 MB
     return config
