@@ -327,7 +327,8 @@ def write_run_figures(out):
     if swept_encodings(rows):
         train_side = min(record["image_shape"][:-1]) // (2 if config["split"] == "holdout" else 1)
         psnr_vs_scale_png(out / "psnr_vs_scale.png", rows, train_side)
-        rundir.write_text(out / "psnr_vs_scale.md", psnr_vs_scale_markdown(rows, config["image"]))
+        rundir.write_text(out / "psnr_vs_scale.md", psnr_vs_scale_markdown(
+            rows, config["image"], signals.get(record.get("kind", "image")).headline))
     if not config.get("pictures", True):
         return
     image = np.asarray(Image.open(out / "image.png"), np.float32) / 255.0
@@ -443,8 +444,9 @@ def psnr_vs_scale_png(path, rows, train_side):
     _save(figure, path)
 
 
-def psnr_vs_scale_markdown(rows, image=None):
-    """Train and test PSNR (mean ± std over seeds) of each swept encoding, one column per scale value.
+def psnr_vs_scale_markdown(rows, image=None, headline="test_psnr"):
+    """Train and test PSNR (mean ± std over seeds) of each swept encoding, one column per scale value, and the
+    kind's ``headline`` metric (``signals.Kind.headline``: what a validation sweep chooses by) where it is another.
 
     Args:
       rows: per-model rows (metrics.json); diverged ones are left out.
@@ -457,9 +459,11 @@ def psnr_vs_scale_markdown(rows, image=None):
         short = encodings.get(encoding).scale_label.split(" (")[0]
         lines += [""] * bool(lines) + [f"| image | {short} | " + " | ".join(f"{scale:.3g}" for scale in scales) + " |",
                   "|---|---|" + "---|" * len(scales)]
-        for name in ("train_psnr", "test_psnr"):
-            cells = [_cell([row[name] for row in members if rundir.scale_of(row) == scale]) for scale in scales]
-            lines.append(f"| {image or data.DEFAULT_IMAGE.split('.')[0]} | {name.replace('_psnr', '')} PSNR (dB) | "
+        for name in dict.fromkeys(("train_psnr", "test_psnr", headline)):
+            metric = next(metric for metric in metrics.METRICS if metric.name == name)
+            cells = [_cell([row[name] for row in members if rundir.scale_of(row) == scale], metric.digits)
+                     for scale in scales]
+            lines.append(f"| {image or data.DEFAULT_IMAGE.split('.')[0]} | {metric.split} {metric.title} | "
                          + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
