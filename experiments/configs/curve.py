@@ -8,7 +8,7 @@ to the training grid's Nyquist limit, amplitude 1/f) at 1024 samples; the
 holdout split trains on the even samples and tests on the odd ones. Each
 encoding's scale is chosen by a validation sweep on ``curve:tones:1``
 (validation/: one seed per value; Gaussian sigma 3 to 100 cycles per unit,
-the hash grid's finest resolution 64 to 512, SIREN's omega_0 10 to 100),
+the hash grid's finest resolution 64 to 1024, SIREN's omega_0 10 to 100),
 then trained on 3 seeds. Tancik et al.'s MLP without BatchNorm, 1000 steps.
 Besides the run folder's usual files, spectrum.png: the amplitude spectrum
 of each fit's residual, which shows which frequencies each encoding learned.
@@ -29,7 +29,7 @@ def get_config():
     config.split = "holdout"
     config.seeds = 3
     config.scales.gaussian = (3.0, 10.0, 30.0, 100.0)
-    config.scales.hashgrid = (64.0, 128.0, 256.0, 512.0)
+    config.scales.hashgrid = (64.0, 128.0, 256.0, 512.0, 1024.0)
     config.scales.siren = (10.0, 30.0, 100.0)
     config.train.steps = 1000
     config.train.eval_every = 50
