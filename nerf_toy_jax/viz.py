@@ -444,6 +444,11 @@ def psnr_vs_scale_png(path, rows, train_side):
     _save(figure, path)
 
 
+def _scale_text(scale):
+    """A scale in three significant figures, or whole when it is 1000 or more (a hash grid's 1024 cells)."""
+    return f"{scale:.3g}" if abs(scale) < 1000 else f"{scale:.0f}"
+
+
 def psnr_vs_scale_markdown(rows, image=None, headline="test_psnr"):
     """Train and test PSNR (mean ± std over seeds) of each swept encoding, one column per scale value, and the
     kind's ``headline`` metric (``signals.Kind.headline``: what a validation sweep chooses by) where it is another.
@@ -457,7 +462,7 @@ def psnr_vs_scale_markdown(rows, image=None, headline="test_psnr"):
         members = [row for row in rows if row["encoding"] == encoding and not row["diverged"]]
         scales = sorted({rundir.scale_of(row) for row in members})
         short = encodings.get(encoding).scale_label.split(" (")[0]
-        lines += [""] * bool(lines) + [f"| image | {short} | " + " | ".join(f"{scale:.3g}" for scale in scales) + " |",
+        lines += [""] * bool(lines) + [f"| image | {short} | " + " | ".join(map(_scale_text, scales)) + " |",
                   "|---|---|" + "---|" * len(scales)]
         for name in dict.fromkeys(("train_psnr", "test_psnr", headline)):
             metric = next(metric for metric in metrics.METRICS if metric.name == name)
