@@ -171,7 +171,8 @@ def main(argv):
     started = time.perf_counter()
     previous = rundir.load_json(out / "reproduce.json") if FLAGS.resume else {"commands": []}
     command = " ".join(["python", "-m", "experiments.reproduce", *sys.argv[1:]])
-    record = {"settings": settings(), "commands": previous.get("commands", [previous.get("command")]) + [command],
+    commands = previous.get("commands", [previous.get("command")]) + [command]
+    record = {"settings": settings(), "commands": protocol.commands_run({"commands": commands}),
               "paper_size": protocol.PAPER_SIZE, "choices": {}, "wall_s": trained_seconds(out),
               "environment": rundir.environment()}
     rundir.write_json(out / "reproduce.json", record)

@@ -306,6 +306,13 @@ def ordering_holds(rows, set_name, order=PAPER_ORDER):
     return all(a < b for a, b in zip(present[:-1], present[1:]))
 
 
+def commands_run(record):
+    """The commands that made a reproduction folder, in order, a command repeated to resume an interrupted one
+    named once."""
+    commands = record.get("commands") or [record["command"]]
+    return [command for index, command in enumerate(commands) if index == 0 or command != commands[index - 1]]
+
+
 def resolution_rung(record, rows):
     """One rung of the resolution study: an ``experiments.reproduce`` folder summarised per image set.
 
@@ -335,7 +342,7 @@ def resolution_rung(record, rows):
         sets[set_name] = entry
     return {"size": settings["size"], "tile": settings.get("tile") or None,
             "tiles_per_image": settings.get("tiles_per_image") if settings.get("tile") else None,
-            "seeds": len({row["seed"] for row in test}), "commands": record["commands"], "wall_s": record["wall_s"],
+            "seeds": len({row["seed"] for row in test}), "commands": commands_run(record), "wall_s": record["wall_s"],
             "sets": sets}
 
 

@@ -483,7 +483,7 @@ def write_reproduction_figures(out):
     rows = rundir.load_json(out / "rows.json")
     settings = record["settings"]
     test_rows = [row for row in rows if row["part"] == "test"]
-    commands = record.get("commands") or [record["command"]]
+    commands = protocol.commands_run(record)
     header = (("Command" if len(commands) == 1 else "Commands, in order (each --resume trains only new models)")
               + ": " + ", then ".join(f"`{command}`" for command in commands)
               + f" ({record['wall_s'] / 60:.1f} min in all on {rundir.hardware(record['environment'])}).\n\n"

@@ -121,6 +121,12 @@ def test_grids_say_whether_the_search_brackets_its_optimum():
     assert "- text: positional scale 3 lies inside the grid (2 to 4)" in notes
 
 
+def test_a_command_repeated_to_resume_is_listed_once():
+    record = {"commands": ["a", "b --resume", "b --resume", "c --resume", "b --resume"]}
+    assert protocol.commands_run(record) == ["a", "b --resume", "c --resume", "b --resume"]
+    assert protocol.commands_run({"command": "a"}) == ["a"]
+
+
 def test_a_resolution_rung_gives_choices_per_image_and_the_test_table():
     tiled = search_rows("natural", 2.0, 3.0, tile_size=64, image_size=512)
     tests = [{**row("natural", name, image, 0, psnr + bonus, sigma=2.0, scale=3.0), "part": "test"}
