@@ -194,6 +194,7 @@ def test_every_encoding_trains_on_minibatches(encoding):
     assert result.scores["train_psnr"][0, -1] > result.scores["train_psnr"][0, 0] + 1.0
 
 
+@pytest.mark.slow  # stacks of per-model signals and each model alone, on both stacking paths
 def test_models_on_their_own_signals_train_as_if_alone(config):
     """Many signals in one stack: model k trains and is evaluated on signal k (tiles of the image here),
     and ends where it ends trained alone on that signal."""
@@ -214,6 +215,7 @@ def test_models_on_their_own_signals_train_as_if_alone(config):
         train.train_stack(specs[:2], tiles, short)
 
 
+@pytest.mark.slow  # four compiles of stacks and four of single models
 @pytest.mark.parametrize("stacking", STACKINGS)
 def test_a_stack_on_1d_and_3d_coordinates_trains_as_if_alone(stacking):
     """Signals of 1 and 3 axes (holdout split): each stack of ``group_specs`` ends where each of its models
