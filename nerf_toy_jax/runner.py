@@ -148,8 +148,7 @@ def tensorboard_logger(writer, first_index):
 
 
 def run(out, specs, split, config, *, gif_every, record, signal_names=None, pictures=True, model_gifs=False,
-        resume=False,
-        checkpoint_every=None, stop=None, tensorboard=False, log=print, stream=None):
+        resume=False, checkpoint_every=None, stop=None, tensorboard=False, log=print, stream=None):
     """Trains ``specs`` on ``split`` and writes a complete run folder ``out``.
 
     Every stack is checkpointed every ``checkpoint_every`` steps, when it

@@ -356,27 +356,25 @@ def write_run_figures(out):
                 for name, index in chosen.items()]
     image_grid_png(out / "final.png", [image] + finals, ["original"] + captions,
                    title=f"final reconstructions, {config['split']} split, step {rows[0]['steps']} (test metrics)")
-    if record.get("kind") == "occupancy":
-        signal, predictions = (stored_values(out, record, name) for name in ("signal.npz", "predictions.npz"))
+    if record.get("kind", "image") != "image":  # the kind's own figures, from the values behind the pictures
+        signal = stored_values(out, record, "signal.npz")
         with np.load(out / "predictions.npz") as archive:
+            predictions = signals.get(record["kind"]).loaded(archive["values"])
             models = [int(index) for index in archive["models"]]
-        surfaces = [meshes.surface(values) for values in (signal, *predictions)]
-        for name, (vertices, faces) in zip(["original"] + [f"model_{index:04d}" for index in models], surfaces):
-            meshes.write_ply(out / "meshes" / f"{name}.ply", vertices, faces)
-        names = dict(zip(chosen.values(), chosen))
-        meshes_png(out / "mesh.png", surfaces, ["original"] + [
-            f"{names[index]}\nIoU {rows[index]['test_iou']:.3f}, near the surface {rows[index]['test_surface_iou']:.3f}"
-            for index in models])
-    if record.get("kind") in ("curve", "video"):
-        signal, predictions = (stored_values(out, record, name) for name in ("signal.npz", "predictions.npz"))
-        with np.load(out / "predictions.npz") as archive:
-            labels = [dict(zip(chosen.values(), chosen))[int(index)] for index in archive["models"]]
+        labels = [dict(zip(chosen.values(), chosen))[index] for index in models]
         holdout = config["split"] == "holdout"
         if record["kind"] == "curve":
             residual_spectra_png(out / "spectrum.png", signal, predictions, labels, holdout)
-        else:
+        elif record["kind"] == "video":
             video_gif(out / "video.gif", signal, predictions, labels, holdout)
             per_frame_png(out / "per_frame.png", signal, predictions, labels, holdout)
+        elif record["kind"] == "occupancy":
+            surfaces = [meshes.surface(values) for values in (signal, *predictions)]
+            for name, (vertices, faces) in zip(["original"] + [f"model_{index:04d}" for index in models], surfaces):
+                meshes.write_ply(out / "meshes" / f"{name}.ply", vertices, faces)
+            meshes_png(out / "mesh.png", surfaces, ["original"] + [
+                f"{label}\nIoU {rows[index]['test_iou']:.3f}, near the surface {rows[index]['test_surface_iou']:.3f}"
+                for label, index in zip(labels, models)])
 
 
 def _stacks_and_minutes(record, rows):
