@@ -29,7 +29,8 @@ config_flags.DEFINE_config_file("config", DEFAULT_CONFIG, "Experiment config fil
                                 "its fields with --config.FIELD=VALUE.", lock_config=True)
 flags.DEFINE_string("image", None, "Shorthand for --config.image, the signal: an image path, http(s) URL, "
                     "natural:NAME or text:INDEX (nerf_toy_jax.datasets), curve:NAME (nerf_toy_jax.curves), video:NAME "
-                    "(nerf_toy_jax.videos), shape:NAME:SEED (nerf_toy_jax.shapes), or a set of images trained "
+                    "(nerf_toy_jax.videos), shape:NAME:SEED (nerf_toy_jax.shapes), views of a 3D scene "
+                    "scene:primitives:SEED or blender:FOLDER (nerf_toy_jax.views), or a set of images trained "
                     "together: faces[:N], a folder, a glob.")
 flags.DEFINE_list("encodings", None, f"Shorthand for --config.encodings, from: {', '.join(encodings.NAMES)}.")
 flags.DEFINE_integer("steps", None, "Shorthand for --config.train.steps.")
@@ -148,13 +149,17 @@ def load_splits(config):
             return [(name, signals.make_split("image", values, config.split)) for name, values in images]
         kind, values = signals.load(config.image, config.size or None, max_pixels=FLAGS.max_pixels,
                                     timeout=FLAGS.url_timeout)
+        split = signals.make_split(kind, values, config.split, config.render.to_dict())
     except FileNotFoundError:
         raise UsageError(f"image file not found: {config.image}") from None
     except IsADirectoryError:
         raise UsageError(f"config.image is a folder, not an image file: {config.image}") from None
     except OSError as error:
         raise UsageError(str(error)) from None
-    return [(None, signals.make_split(kind, values, config.split))]
+    if split.render is not None and config.train.batchnorm:
+        raise UsageError(f"views of a scene ({config.image}) train without BatchNorm: the samples along a ray are "
+                         "not a batch; set --config.train.batchnorm=False")
+    return [(None, split)]
 
 
 def every(value, default, eval_every, name):

@@ -10,10 +10,16 @@ from nerf_toy_jax.encodings import hashgrid
 from nerf_toy_jax.model import MLP
 
 
+def points_per_step(split, config):
+    """Points through the network in one training step: the minibatch, times its rays' samples for views."""
+    samples = 1 if split.render is None else split.render.samples
+    return (config.batch_size or split.train_pixels[..., 0].size) * samples
+
+
 def stack_flops(specs, split, config):
     """Matmul FLOPs of one training step of each stack of ``specs.group_specs``."""
-    points = config.batch_size or split.train_pixels[..., 0].size
-    channels = split.image.shape[-1]
+    points = points_per_step(split, config)
+    channels = split.outputs
     return [sum(specs[i].encoding.flops(specs[i].encoding.network(config, channels), points, split.dim)
                 for i in group)
             for group in specs_lib.group_specs(specs, config.max_stack, split.dim)]
@@ -69,7 +75,7 @@ def memory_estimate(specs, split, config, mesh=None):
     count the replicated data (coordinates and colours). Checked against
     XLA's buffer assignment in the tests.
     """
-    channels = split.image.shape[-1]
+    channels = split.outputs
     model = train.make_network(specs, config, channels)
     matrix = specs_lib.stack_matrices(specs[:1], split.dim)
     matrix = None if matrix is None else jnp.asarray(matrix[0])
@@ -77,20 +83,24 @@ def memory_estimate(specs, split, config, mesh=None):
     at_once = parallel.models_at_once(len(specs), config.stacking, mesh)
     train_points = split.train_pixels[..., 0].size
     eval_points = train_points + split.test_pixels[..., 0].size
-    inputs = _tree_bytes(jax.eval_shape(lambda: model.inputs(jnp.zeros((train_points, split.dim)), matrix)))
+    samples = 1 if split.render is None else split.render.samples  # a ray's points; views' inputs are per step
+    point_inputs = _tree_bytes(jax.eval_shape(lambda: model.inputs(jnp.zeros((train_points, split.dim)),
+                                                                   matrix))) / train_points
+    inputs = int(point_inputs * train_points) if split.render is None else 0
     shapes = jax.eval_shape(lambda: train.init_state(model, specs[0].encoding.optimizer, jax.random.PRNGKey(0),
                                                      jax.random.PRNGKey(0), 0.0, matrix, split.dim))
     state = _tree_bytes(shapes)
     variables = _tree_bytes((shapes.params, shapes.batch_stats))  # as many bytes again for the gradients
-    data_bytes = 4 * (train_points + eval_points) * (split.dim + channels)
-    batch = config.batch_size or train_points
+    data_bytes = 4 * (train_points + eval_points) * (split.train_coords.shape[-1] + channels)
+    batch = (config.batch_size or train_points) * samples
     kept = _values_per_point(model, config.remat, True) + 2 * channels
-    gathered = specs[0].encoding.feature_dim(split.dim) if config.batch_size else 0  # the minibatch's features
+    # the minibatch's features (gathered, or computed in the step)
+    gathered = specs[0].encoding.feature_dim(split.dim) if config.batch_size or split.render else 0
     step = 4 * batch * (kept + gathered)
     # computing the inputs holds intermediates about as large as them, before the steps run
     training = per_device * (state + variables) + at_once * (inputs + max(inputs, step)) + data_bytes
-    chunk = min(evaluate.EVAL_CHUNK, train_points)
-    forward = inputs // train_points + 4 * (_values_per_point(model, False, False) + channels)
+    chunk = min(evaluate.EVAL_CHUNK, train_points * samples)
+    forward = int(point_inputs) + 4 * (_values_per_point(model, False, False) + channels)
     evaluation = per_device * state + at_once * (chunk * forward + 4 * eval_points * channels) + data_bytes
     return max(training, evaluation)
 
@@ -114,7 +124,7 @@ def peak_bytes(compiled):
 def compile_evaluate(specs, split, config, mesh=None):
     """Ahead-of-time compiled ``evaluate`` of a fresh stack of ``specs`` (for its ``memory_analysis()``)."""
     states, matrices, *_ = train.chunk_inputs(specs, split, config, mesh)
-    model = train.make_network(specs, config, split.image.shape[-1])
+    model = train.make_network(specs, config, split.outputs)
     return evaluate.evaluate.lower(states, matrices, *evaluate.evaluation_inputs(split, config, mesh), model=model,
                                    metric_names=signals.get(split.kind).metrics, stacking=config.stacking,
-                                   mesh=mesh).compile()
+                                   mesh=mesh, render=split.render).compile()

@@ -180,6 +180,10 @@ class Split:
       test_pixels: float32 [*s', C].
       image: float32 [*S, C], the whole signal.
       kind: its kind (``signals.KINDS``).
+      render: None for a signal on a grid; for views of a scene (``views``), the ``volume.Renderer`` that makes
+        colours of the network's outputs along rays, the coordinates being rays [..., 6] rather than points.
+      image_coords: the coordinates of ``image``'s samples, [*S, 6] rays for views; None: ``coordinate_grid``.
+      image_depth: float32 [*S], the true expected depth along the rays of ``image`` where known, or None.
     """
 
     name: str
@@ -189,11 +193,24 @@ class Split:
     test_pixels: np.ndarray
     image: np.ndarray
     kind: str = "image"
+    render: object = None
+    image_coords: np.ndarray = None
+    image_depth: np.ndarray = None
 
     @property
     def dim(self):
-        """Coordinate axes d of the signal (an image: 2)."""
-        return self.train_coords.shape[-1]
+        """Coordinate axes d of the points the network sees (an image: 2; views of a scene: 3)."""
+        return self.render.dim if self.render is not None else self.train_coords.shape[-1]
+
+    @property
+    def outputs(self):
+        """Outputs of the network: the signal's channels C, and a density for views of a scene."""
+        return self.image.shape[-1] + (self.render is not None)
+
+    @property
+    def coords(self):
+        """The coordinates of ``image``'s samples [*S, d] (``image_coords``, or the grid)."""
+        return coordinate_grid(*self.image.shape[:-1]) if self.image_coords is None else self.image_coords
 
 
 def make_split(signal, split="memorize"):

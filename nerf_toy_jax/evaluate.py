@@ -4,7 +4,9 @@ Every ``eval_every`` steps each model is evaluated with BatchNorm statistics
 computed on the full training set, so that evaluation measures the function
 that training optimises (the running averages, decay 0.99, lag far behind a
 network that is still learning). Points go through the network
-``EVAL_CHUNK`` at a time, which bounds evaluation memory.
+``EVAL_CHUNK`` at a time, which bounds evaluation memory; rays
+(``data.Split.render``) are rendered with their samples at the bins' centres,
+``EVAL_CHUNK`` samples at a time.
 """
 
 import functools
@@ -13,32 +15,43 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nerf_toy_jax import data, metrics, parallel
+from nerf_toy_jax import data, metrics, parallel, signals, volume
 
 EVAL_CHUNK = 2**14  # points per evaluation-mode call: bounds evaluation memory
 
 
-def _chunks(flat):
-    """[n, d] points -> ([chunks, size, d] zero-padded, float32 [chunks, size, 1] weights: 1 real, 0 padding)."""
+def _chunks(flat, chunk=EVAL_CHUNK):
+    """[n, d] points -> ([chunks, size, d] zero-padded, float32 [chunks, size, 1] weights: 1 real, 0 padding),
+    ``size`` at most ``chunk``."""
     count = flat.shape[0]
-    size = min(count, EVAL_CHUNK)
+    size = min(count, chunk)
     chunks = -(-count // size)
     padded = jnp.pad(flat, ((0, chunks * size - count), (0, 0))).reshape(chunks, size, flat.shape[-1])
     weights = (jnp.arange(chunks * size) < count).astype(jnp.float32).reshape(chunks, size, 1)
     return padded, weights
 
 
-def predict(model, variables, matrix, coords):
-    """Evaluation-mode colours at ``coords`` [..., d] -> [..., C].
+def predict(model, variables, matrix, coords, render=None, depth=False):
+    """Evaluation-mode colours at ``coords`` [..., d] -> [..., C]; with ``render`` (a ``volume.Renderer``),
+    of rays ``coords`` [..., 6], and with ``depth`` also their depths [...] (``volume.surface_depth``).
 
     The points go through the network ``EVAL_CHUNK`` at a time (``lax.map``),
     so that evaluating needs one chunk's features and activations, not the
     whole image's.
     """
+    def field(points):
+        return model.apply(variables, model.inputs(points, matrix), train=False)
+
     flat = coords.reshape(-1, coords.shape[-1])
-    padded, _ = _chunks(flat)
-    colours = jax.lax.map(lambda points: model.apply(variables, model.inputs(points, matrix), train=False), padded)
-    return colours.reshape(-1, colours.shape[-1])[:flat.shape[0]].reshape(coords.shape[:-1] + (-1,))
+    if render is None:
+        padded, _ = _chunks(flat)
+        colours = jax.lax.map(field, padded)
+        return colours.reshape(-1, colours.shape[-1])[:flat.shape[0]].reshape(coords.shape[:-1] + (-1,))
+    padded, _ = _chunks(flat, max(1, EVAL_CHUNK // render.samples))
+    colours, opacities, depths = jax.lax.map(lambda rays: render(field, rays), padded)
+    depths = volume.surface_depth(depths, opacities)
+    colours = colours.reshape(-1, colours.shape[-1])[:flat.shape[0]].reshape(coords.shape[:-1] + (-1,))
+    return (colours, depths.reshape(-1)[:flat.shape[0]].reshape(coords.shape[:-1])) if depth else colours
 
 
 def data_statistics(model, params, batch_stats, matrix, coords):
@@ -72,8 +85,9 @@ def data_statistics(model, params, batch_stats, matrix, coords):
     return stats
 
 
-@functools.partial(jax.jit, static_argnames=("model", "metric_names", "stacking", "mesh"))
-def evaluate(states, matrices, split_arrays, frame_coords, *, model, metric_names, stacking="auto", mesh=None):
+@functools.partial(jax.jit, static_argnames=("model", "metric_names", "stacking", "mesh", "render"))
+def evaluate(states, matrices, split_arrays, frame_coords, *, model, metric_names, stacking="auto", mesh=None,
+             render=None):
     """Evaluates every model with full-training-set BatchNorm statistics, on the metrics ``metric_names``.
 
     Args:
@@ -82,6 +96,7 @@ def evaluate(states, matrices, split_arrays, frame_coords, *, model, metric_name
         (``evaluation_inputs``); values [K, *s, C] give each model its own signal.
       frame_coords: [*f, d] coordinates of the GIF frame grid.
       metric_names: names of ``metrics.METRICS`` (the signal's kind's, ``signals.Kind.metrics``).
+      render: the split's ``volume.Renderer`` when the coordinates are rays, or None.
 
     Returns:
       (batch_stats [K, ...], scores {metric name: float32 [K]}, frames uint8 [K, *f, C]).
@@ -98,9 +113,9 @@ def evaluate(states, matrices, split_arrays, frame_coords, *, model, metric_name
         def one_model(state, matrix, train_pixels, test_pixels):
             batch_stats = data_statistics(model, state.params, state.batch_stats, matrix, train_coords)
             variables = {"params": state.params, "batch_stats": batch_stats}
-            pairs = {"train": (predict(model, variables, matrix, train_coords), train_pixels),
-                     "test": (predict(model, variables, matrix, test_coords), test_pixels)}
-            frame = predict(model, variables, matrix, frame_coords)
+            pairs = {"train": (predict(model, variables, matrix, train_coords, render), train_pixels),
+                     "test": (predict(model, variables, matrix, test_coords, render), test_pixels)}
+            frame = predict(model, variables, matrix, frame_coords, render)
             scores = {metric.name: metric.function(*pairs[metric.split]) for metric in chosen}
             return batch_stats, scores, jnp.round(frame * 255.0).astype(jnp.uint8)
 
@@ -123,9 +138,9 @@ def frame_shape(sides, frame_size):
     return tuple(max(1, round(side * scale)) for side in sides)
 
 
-@functools.partial(jax.jit, static_argnames=("model",))
-def _predict_jit(variables, matrix, coords, *, model):
-    return predict(model, variables, matrix, coords)
+@functools.partial(jax.jit, static_argnames=("model", "render"))
+def _predict_jit(variables, matrix, coords, *, model, render):
+    return predict(model, variables, matrix, coords, render, depth=render is not None)
 
 
 def render(config, channels, spec, variables, matrix, *sides, rows_per_call=64):
@@ -147,9 +162,23 @@ def render(config, channels, spec, variables, matrix, *sides, rows_per_call=64):
     model = spec.encoding.network(config, channels)
     grid = data.coordinate_grid(*sides)
     rows = rows_per_call if len(sides) > 1 else sides[0]
-    parts = [_predict_jit(variables, matrix, jnp.asarray(grid[top:top + rows]), model=model)
+    parts = [_predict_jit(variables, matrix, jnp.asarray(grid[top:top + rows]), model=model, render=None)
              for top in range(0, sides[0], rows)]
     return np.concatenate([np.asarray(part) for part in parts])
+
+
+def render_views(config, split, spec, variables, matrix):
+    """Renders one trained model's views of the rays of a split of views (``split.image_coords`` [n, H, W, 6],
+    ``split.render``), one view per call.
+
+    Returns:
+      (colours float32 [n, H, W, C], depths float32 [n, H, W]: the expected distance along each ray, NaN where
+      it is less than half opaque).
+    """
+    model = spec.encoding.network(config, split.outputs)
+    parts = [_predict_jit(variables, matrix, jnp.asarray(rays), model=model, render=split.render)
+             for rays in split.image_coords]
+    return tuple(np.stack([np.asarray(part[index]) for part in parts]) for index in (0, 1))
 
 
 def evaluation_inputs(split, config, mesh=None):
@@ -157,7 +186,10 @@ def evaluation_inputs(split, config, mesh=None):
     arguments of ``evaluate``. ``split`` is a ``data.Split`` (everything replicated) or a list of one per
     model (``data.signals``: the colours stacked [K, ...] and split over ``mesh``)."""
     first, per_model = data.signals(split)
-    frame_grid = data.coordinate_grid(*frame_shape(first.image.shape[:-1], config.frame_size))
+    if first.render is None:
+        frame_grid = data.coordinate_grid(*frame_shape(first.image.shape[:-1], config.frame_size))
+    else:  # the views of the signal's picture (``signals.video_picture``)
+        frame_grid = first.image_coords[signals.picture_frames(len(first.image_coords))]
     if not per_model:
         *arrays, frame_coords = parallel.replicate(
             (first.train_coords, first.train_pixels, first.test_coords, first.test_pixels, frame_grid), mesh)

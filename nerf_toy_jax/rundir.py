@@ -44,7 +44,8 @@ COLUMNS = ("index", "label", "encoding", *PARAM_COLUMNS, "seed", "lr", *metrics.
 
 
 RUN_FILES = ("config.json", "metrics.csv", "metrics.json", "metrics.md", "signals.md", "history.npz", "frames.npz",
-             "image.png", "signal.npz", "predictions.npz", "spectrum.png", "video.gif", "per_frame.png", "meshes",
+             "image.png", "signal.npz", "predictions.npz", "spectrum.png", "video.gif", "per_frame.png", "orbit.gif",
+             "per_view.png", "depth.png", "meshes",
              "mesh.png", "curves.png", "final.png",
              "convergence.gif", "psnr_vs_scale.png", "psnr_vs_scale.md", "checkpoints", "reconstructions", "gifs",
              "renders", "tensorboard", "arms.json", "arms.md", "arms.png")

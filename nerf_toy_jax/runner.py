@@ -105,10 +105,11 @@ def describe_work(specs, split, config):
     flops = sum(cost.stack_flops(specs, split, config))
     unit = signals.get(split.kind).unit
     points = config.batch_size or split.train_pixels[..., 0].size
+    samples = "" if split.render is None else f" of {split.render.samples} samples"
     return [
         f"{len(specs)} models in {len(groups)} stacks of {', '.join(str(len(g)) for g in groups)}; "
         f"{split.kind} {'x'.join(map(str, split.image.shape))}, {split.name} split, "
-        f"{split.train_pixels[..., 0].size} training {unit}s, {points} per step",
+        f"{split.train_pixels[..., 0].size} training {unit}s, {points} per step{samples}",
         f"MLP depth {config.depth} width {config.width} batchnorm {config.batchnorm}; "
         f"{config.steps} steps, evaluation every {config.eval_every}",
         f"memory: about {max(cost.stack_memory(specs, split, config)) / 2**20:.0f} MB for the largest stack "
@@ -192,7 +193,8 @@ def run(out, specs, split, config, *, gif_every, record, signal_names=None, pict
     if not resume and writes and pictures:
         rundir.write_png(out / "image.png", kind.picture(split.image))
         if kind.name != "image":
-            rundir.write_npz(out / "signal.npz", values=kind.stored(split.image))
+            depth = {} if split.image_depth is None else {"depth": split.image_depth.astype(np.float16)}
+            rundir.write_npz(out / "signal.npz", values=kind.stored(split.image), **depth)
 
     groups = specs_lib.group_specs(specs, config.max_stack, split.dim)
     progress = Progress(cost.stack_flops(specs, split, config), config.steps, stream)
@@ -244,15 +246,20 @@ def run(out, specs, split, config, *, gif_every, record, signal_names=None, pict
     rundir.write_frames(out, stacks, gif_every, list(range(len(rows))) if model_gifs else list(chosen.values()))
     *sides, channels = split.image.shape
     members = rundir.ordered(stacks)
-    predictions = []
+    predictions, depths = [], []
     for index in chosen.values():
         spec, stack, k = members[index]
         variables, matrix = stack.model_variables(k)
-        predictions.append(evaluate.render(config, channels, spec, variables, matrix, *sides))
+        if split.render is None:
+            predictions.append(evaluate.render(config, channels, spec, variables, matrix, *sides))
+        else:
+            colours, depth = evaluate.render_views(config, split, spec, variables, matrix)
+            predictions.append(colours)
+            depths.append(depth)
         signal = splits[order[index]].image if many else split.image
         rundir.write_png(rundir.reconstruction_path(out, index), kind.picture(predictions[-1], signal))
     if kind.name != "image":  # the values behind the pictures, for the kind's own figures
         rundir.write_npz(out / "predictions.npz", values=kind.stored(np.stack(predictions)),
-                         models=list(chosen.values()))
+                         models=list(chosen.values()), **({"depth": np.stack(depths).astype(np.float16)} if depths else {}))
     viz.write_run_figures(out)
     return rows, True

@@ -25,6 +25,7 @@ DENSITY = 40.0  # per unit of length, inside a primitive: a surface lets through
 SOFTNESS = 0.02  # units over which a surface's density rises
 STRIPES, CHECKERS, RINGS = 2.0, 5.0, 10.0  # frequencies of the three textures, per unit of length
 RADIUS = 4.0  # of the sphere the cameras sit on
+BOUND = 1.0  # the scene lies in [-BOUND, BOUND]^3: no primitive reaches further than 0.9 from the origin
 NEAR, FAR = RADIUS - 1.8, RADIUS + 1.8  # every ray's segment: the scene's cube lies within 1.8 of the origin
 CAMERA_ANGLE_X = 0.5  # horizontal field of view in radians: 2.1 units across at the origin
 TRUTH_SAMPLES = 1024  # samples per ray of the ground-truth views
@@ -126,37 +127,53 @@ def orbit(count, elevation=np.pi / 6):
 
 @functools.partial(jax.jit, static_argnames=("scene", "samples"))
 def _render_rays(origins, directions, *, scene, samples):
-    """Colour [..., 3] and depth [...] of rays [..., 3] through ``scene``, ``samples`` bin centres each."""
+    """Colour [..., 3] and depth [...] (``volume.surface_depth``) of rays [..., 3] through ``scene``, ``samples``
+    bin centres each."""
     near = jnp.full(origins.shape[:-1], NEAR)
     far = jnp.full(origins.shape[:-1], FAR)
     depths = volume.sample_depths(near, far, samples)
     points = origins[..., None, :] + depths[..., None] * directions[..., None, :]
     densities, colours = field(scene, points)
-    colour, _, depth = volume.composite(densities, colours, near, far)
-    return colour, depth
+    colour, opacity, depth = volume.composite(densities, colours, near, far)
+    return colour, volume.surface_depth(depth, opacity)
 
 
 def render_view(scene, camera, size, samples=TRUTH_SAMPLES, rows_per_call=8):
     """One view of ``scene`` from ``camera`` [4, 4], ``size`` x ``size`` pixels on white, with ``samples``
-    bin-centre samples per ray: (colour float32 [size, size, 3] in [0, 1], depth float32 [size, size])."""
+    bin-centre samples per ray: (colour float32 [size, size, 3] in [0, 1], depth float32 [size, size]: the
+    expected distance along each ray, NaN where it is less than half opaque)."""
     origins, directions = rays.pixel_rays(size, size, rays.focal_length(size, CAMERA_ANGLE_X), camera)
     parts = [_render_rays(origins[top:top + rows_per_call], directions[top:top + rows_per_call], scene=scene,
                           samples=samples) for top in range(0, size, rows_per_call)]
     return tuple(np.concatenate([np.asarray(part[index]) for part in parts]) for index in (0, 1))
 
 
-def write_dataset(folder, seed, size, counts=(24, 8, 24)):
-    """Renders the scene of ``seed`` into a Blender-style dataset (``blender``): ``counts`` = (training
-    views over elevations 5 to 80 degrees, test views between them, orbit views at 30 degrees) of ``size``
-    pixels, and scene.json with the scene's parameters and the constants that made it."""
-    scene = make(seed)
+VIEWS = (24, 8, 24)  # training, test and orbit views of a dataset
+
+
+def camera_splits(counts=VIEWS):
+    """{"train", "test", "orbit"}: cameras [n, 4, 4] of ``counts`` = (training views over elevations 5 to 80
+    degrees, test views between them, orbit views at 30 degrees)."""
     train, test, turn = counts
-    splits = {"train": cameras(train, np.radians((5.0, 80.0))),
-              "test": cameras(test, np.radians((10.0, 75.0)), offset=0.5), "orbit": orbit(turn)}
-    for split, matrices in splits.items():
-        images = np.stack([render_view(scene, camera, size)[0] for camera in matrices])
-        blender.write(folder, split, images, matrices, CAMERA_ANGLE_X)
+    return {"train": cameras(train, np.radians((5.0, 80.0))),
+            "test": cameras(test, np.radians((10.0, 75.0)), offset=0.5), "orbit": orbit(turn)}
+
+
+def render_views(scene, matrices, size):
+    """Views of ``scene`` from cameras [n, 4, 4] (``render_view``): (colours float32 [n, size, size, 3],
+    depths float32 [n, size, size])."""
+    views = [render_view(scene, camera, size) for camera in matrices]
+    return np.stack([colour for colour, _ in views]), np.stack([depth for _, depth in views])
+
+
+def write_dataset(folder, seed, size, counts=VIEWS):
+    """Renders the scene of ``seed`` into a Blender-style dataset (``blender``): the views of
+    ``camera_splits(counts)`` at ``size`` pixels, and scene.json with the scene's parameters and the constants
+    that made it."""
+    scene = make(seed)
+    for split, matrices in camera_splits(counts).items():
+        blender.write(folder, split, render_views(scene, matrices, size)[0], matrices, CAMERA_ANGLE_X)
     rundir.write_json(pathlib.Path(folder) / "scene.json", {
         "seed": seed, "size": size, "scene": dataclasses.asdict(scene), "density": DENSITY, "softness": SOFTNESS,
         "frequencies": {"stripes": STRIPES, "checkers": CHECKERS, "rings": RINGS}, "radius": RADIUS,
-        "near": NEAR, "far": FAR, "samples": TRUTH_SAMPLES})
+        "bound": BOUND, "near": NEAR, "far": FAR, "samples": TRUTH_SAMPLES})

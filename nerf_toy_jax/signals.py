@@ -16,7 +16,7 @@ import matplotlib
 import numpy as np
 from PIL import Image
 
-from nerf_toy_jax import curves, datasets, data, shapes, videos
+from nerf_toy_jax import curves, datasets, data, shapes, videos, views
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
@@ -39,6 +39,8 @@ class Kind:
       headline: the metric a validation sweep chooses scales by (higher is better).
       frames: whether its values are kept as 8-bit frames (``stored``) in the files that hold whole signals
         (a video's would be megabytes as float32); else float32 (a curve's residual spectra need them).
+      split: ``split(values, split, **render) -> data.Split`` of what ``load`` gives, or None for a signal on a
+        grid (``data.make_split``); ``render`` are the config's options of rendering (``config.render``).
     """
 
     name: str
@@ -48,6 +50,7 @@ class Kind:
     picture: Callable
     headline: str = "test_psnr"
     frames: bool = False
+    split: Callable = None
 
     def stored(self, values):
         """``values`` [..., C] in [0, 1] as signal.npz and predictions.npz keep them: float32, or uint8
@@ -78,11 +81,17 @@ def curve_picture(values, reference=None):
     return np.asarray(Image.open(buffer).convert("RGB"), np.float32) / 255.0
 
 
+def picture_frames(count):
+    """The indices of the frames of a video of ``count`` frames that its picture shows: int [at most
+    ``VIDEO_PICTURE_FRAMES``], evenly spaced from the first to the last."""
+    return np.unique(np.round(np.linspace(0, count - 1, VIDEO_PICTURE_FRAMES)).astype(int))
+
+
 def video_picture(values, reference=None):
-    """``VIDEO_PICTURE_FRAMES`` frames of a video [T, H, W, C], evenly spaced from the first to the last,
-    side by side with one white pixel between: float32 [H, n W + n - 1, C]."""
+    """The frames ``picture_frames`` of a video [T, H, W, C] (or views of a scene), side by side with one white
+    pixel between: float32 [H, n W + n - 1, C]."""
     values = np.asarray(values, np.float32)
-    chosen = np.round(np.linspace(0, len(values) - 1, VIDEO_PICTURE_FRAMES)).astype(int)
+    chosen = picture_frames(len(values))
     gap = np.ones(values.shape[1:2] + (1,) + values.shape[3:], np.float32)
     return np.concatenate([part for t in chosen for part in (values[t], gap)][:-1], axis=1)
 
@@ -108,6 +117,7 @@ KINDS = {kind.name: kind for kind in (
     Kind("video", 3, IMAGE_METRICS, "pixel", video_picture, frames=True),
     Kind("occupancy", 3, ("train_loss", "train_psnr", "test_psnr", "test_iou", "test_surface_iou"), "voxel",
          slices_picture, headline="test_iou", frames=True),
+    Kind("views", 3, IMAGE_METRICS, "ray", video_picture, frames=True, split=views.make_split),
 )}
 
 
@@ -121,8 +131,8 @@ def get(name):
 def load(source, size=None, **image_options):
     """(kind name, values float32 [*S, C] in [0, 1]) of a source: ``curve:...`` (``curves``, ``size``
     samples), ``video:...`` (``videos``, ``size`` pixels), ``shape:...`` (``shapes``, occupancy of ``size``
-    voxels a side), else an image (``datasets.load_any`` with
-    ``image_options``)."""
+    voxels a side), ``scene:...`` or ``blender:...`` (a ``views.Views`` of ``size`` pixels), else an image
+    (``datasets.load_any`` with ``image_options``)."""
     values = curves.from_source(source, size or curves.DEFAULT_SAMPLES)
     if values is not None:
         return "curve", values
@@ -132,6 +142,9 @@ def load(source, size=None, **image_options):
     values = shapes.from_source(source, size)
     if values is not None:
         return "occupancy", values
+    values = views.from_source(source, size)
+    if values is not None:
+        return "views", values
     return "image", datasets.load_any(source, size, **image_options)
 
 
@@ -174,8 +187,11 @@ def _png(values):
     return buffer.getvalue()
 
 
-def make_split(kind, values, split):
-    """``data.make_split`` of a signal of ``kind``."""
+def make_split(kind, values, split, render=None):
+    """The ``data.Split`` of a signal of ``kind`` (``Kind.split``, with the options ``render``; else
+    ``data.make_split``)."""
+    if get(kind).split is not None:
+        return get(kind).split(values, split, **(render or {}))
     values = np.asarray(values, np.float32)
     if values.ndim != get(kind).dim + 1:
         raise ValueError(f"a signal of kind {kind} has {get(kind).dim} axes and channels, got shape {values.shape}")

@@ -5,6 +5,11 @@ leading model axis K by ``parallel.map_models`` (``vmap``, or ``lax.map`` one
 model after another); ``lax.scan`` runs ``eval_every`` steps per dispatch
 (``train_chunk``). A single model is the same program with K = 1.
 ``train_stack`` is the loop: chunks, evaluations (``evaluate``), checkpoints.
+
+A signal on a grid has fixed coordinates, so the network's inputs are
+computed once per dispatch. Views of a scene (``data.Split.render``) are
+rays: each step draws its samples along the minibatch's rays (stratified,
+from the step's key), encodes them and renders the colours (a NeRF).
 """
 
 import functools
@@ -19,9 +24,10 @@ from nerf_toy_jax import data, evaluate, parallel, signals, specs as specs_lib
 from nerf_toy_jax.state import StackResult, TrainState
 
 
-def make_network(specs, config, channels):
-    """The network of a stack of ``specs`` (one ``stack_key``) under ``config``, with ``channels`` outputs."""
-    return specs[0].encoding.network(config, channels)
+def make_network(specs, config, outputs):
+    """The network of a stack of ``specs`` (one ``stack_key``) under ``config``, with ``outputs`` outputs
+    (``data.Split.outputs``)."""
+    return specs[0].encoding.network(config, outputs)
 
 
 def _all_finite(tree):
@@ -43,8 +49,12 @@ def init_state(model, optimizer, init_key, batch_key, lr, matrix, dim):
     )
 
 
-def loss_function(model, batch_stats, features, targets, remat=False):
+def loss_function(model, batch_stats, features, targets, remat=False, render=None, matrix=None, key=None):
     """``loss_fn(params) -> (MSE, new batch_stats)`` of one training-mode call on a batch.
+
+    With ``render`` (a ``volume.Renderer``), ``features`` are rays [B, 6]: the
+    colours are rendered from the network's outputs at the rays' samples
+    (stratified with ``key``), encoded with ``matrix`` inside the step.
 
     With ``remat``, the backward pass keeps only the matmul (Dense) outputs
     and recomputes the activations and BatchNorm from them
@@ -52,8 +62,12 @@ def loss_function(model, batch_stats, features, targets, remat=False):
     activation memory, for some elementwise work.
     """
     def loss_fn(params):
-        prediction, updates = model.apply(
-            {"params": params, "batch_stats": batch_stats}, features, train=True, mutable=["batch_stats"])
+        variables = {"params": params, "batch_stats": batch_stats}
+        if render is None:
+            prediction, updates = model.apply(variables, features, train=True, mutable=["batch_stats"])
+        else:  # no BatchNorm (``common.plan`` refuses it): the samples of a ray are not a batch
+            prediction, updates = render(lambda points: model.apply(variables, model.inputs(points, matrix),
+                                                                    train=True), features, key)[0], {}
         return jnp.mean(jnp.square(prediction - targets)), updates.get("batch_stats", {})
 
     return jax.checkpoint(loss_fn, policy=jax.checkpoint_policies.dots_saveable) if remat else loss_fn
@@ -64,14 +78,16 @@ def batch_indices(key, step, batch_size, count):
     return jax.random.randint(jax.random.fold_in(key, step), (batch_size,), 0, count)
 
 
-def train_step(model, optimizer, batch_size, remat, state, step, features, targets):
+def train_step(model, optimizer, batch_size, remat, state, step, features, targets, render=None, matrix=None):
     """One optimiser step of one model.
 
     Args:
       state: the model's ``TrainState``.
       step: int32 [] global step index.
-      features: the network's inputs at the N training points (``model.inputs``).
+      features: the network's inputs at the N training points (``model.inputs``), or with ``render`` the
+        training rays [N, 6].
       targets: [N, C] training colours.
+      render, matrix: a ``volume.Renderer`` and the model's encoding array, for rays (``loss_function``).
 
     Returns:
       (new state, float32 [] loss before the step, NaN if already diverged).
@@ -80,7 +96,8 @@ def train_step(model, optimizer, batch_size, remat, state, step, features, targe
         index = batch_indices(state.key, step, batch_size, targets.shape[0])
         features, targets = jax.tree_util.tree_map(lambda x: x[index], (features, targets))
 
-    loss_fn = loss_function(model, state.batch_stats, features, targets, remat)
+    samples_key = None if render is None else jax.random.fold_in(jax.random.fold_in(state.key, step), 1)
+    loss_fn = loss_function(model, state.batch_stats, features, targets, remat, render, matrix, samples_key)
     (loss, batch_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     updates, opt_state = optimizer(state.lr).update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
@@ -95,22 +112,24 @@ def train_step(model, optimizer, batch_size, remat, state, step, features, targe
     return new_state, jnp.where(state.diverged, jnp.nan, loss)
 
 
-@functools.partial(jax.jit, static_argnames=("model", "optimizer", "batch_size", "num_steps", "remat", "stacking", "mesh"),
+@functools.partial(jax.jit, static_argnames=("model", "optimizer", "batch_size", "num_steps", "remat", "stacking", "mesh",
+                                             "render"),
                    donate_argnums=(0,))
 def train_chunk(states, matrices, coords, targets, start, *, model, optimizer, batch_size, num_steps, remat=False,
-                stacking="auto", mesh=None):
+                stacking="auto", mesh=None, render=None):
     """``num_steps`` steps of every model: the one-model scan over steps, mapped over K.
 
     Args:
       states: ``TrainState`` stacked on K (donated), split over ``mesh`` if given.
       matrices: the models' encoding arrays [K, ...] (``specs.ModelSpec.matrix``) or None.
-      coords: [N, d] training coordinates, shared by every model.
+      coords: [N, d] training coordinates, shared by every model (rays [N, 6] with ``render``).
       targets: [N, C] training colours of one signal for every model, or [K, N, C]: one signal per model
         (split over ``mesh`` like the states).
       start: int32 [] index of the first step.
       model, optimizer: the network and its optimiser (``Encoding.optimizer``).
       batch_size, num_steps, remat, stacking: ``TrainConfig.batch_size``, steps to run, ``TrainConfig.remat``
         and ``.stacking``.
+      render: the split's ``volume.Renderer`` for rays, or None (``data.Split.render``).
 
     Returns:
       (states, float32 [K, num_steps] losses).
@@ -122,10 +141,11 @@ def train_chunk(states, matrices, coords, targets, start, *, model, optimizer, b
         targets, coords, steps = arrays if per_model else (arrays[1], arrays[0], arrays[2])
 
         def one_model(state, matrix, target):
-            features = model.inputs(coords, matrix)
+            features = model.inputs(coords, matrix) if render is None else coords
 
             def body(carry, step):
-                return train_step(model, optimizer, batch_size, remat, carry, step, features, target)
+                return train_step(model, optimizer, batch_size, remat, carry, step, features, target, render,
+                                  matrix)
 
             return jax.lax.scan(body, state, steps)
 
@@ -143,7 +163,7 @@ def init_stack(specs, split, config):
     """Initial ``TrainState`` of ``specs`` (one ``stack_key``), stacked on K: one model's init mapped over K."""
     if len({spec.stack_key(split.dim) for spec in specs}) != 1:
         raise ValueError("a stack needs specs whose encodings have one shape")
-    model = make_network(specs, config, split.image.shape[-1])
+    model = make_network(specs, config, split.outputs)
     keys = jnp.stack([spec.keys() for spec in specs])
     lrs = jnp.asarray([spec.lr for spec in specs], jnp.float32)
     matrices = specs_lib.stack_matrices(specs, split.dim)
@@ -167,7 +187,7 @@ def chunk_inputs(specs, split, config, mesh=None):
     channels = first.image.shape[-1]
     states, matrices = parallel.place(init_stack(specs, first, config), specs_lib.stack_matrices(specs, first.dim),
                                       mesh)
-    (coords,) = parallel.replicate((first.train_coords.reshape(-1, first.dim),), mesh)
+    (coords,) = parallel.replicate((first.train_coords.reshape(-1, first.train_coords.shape[-1]),), mesh)
     if per_model:
         targets = parallel.place_stacked(np.stack([one.train_pixels.reshape(-1, channels) for one in split]), mesh)
     else:
@@ -190,10 +210,10 @@ def compile_chunk(specs, split, config, num_steps, mesh=None):
 
 def chunk_options(specs, split, config, num_steps, mesh):
     """The static arguments of ``train_chunk`` for a stack of ``specs``."""
-    return dict(model=make_network(specs, config, data.signals(split)[0].image.shape[-1]),
-                optimizer=specs[0].encoding.optimizer,
+    first = data.signals(split)[0]
+    return dict(model=make_network(specs, config, first.outputs), optimizer=specs[0].encoding.optimizer,
                 batch_size=config.batch_size, num_steps=num_steps, remat=config.remat, stacking=config.stacking,
-                mesh=mesh)
+                mesh=mesh, render=first.render)
 
 
 def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint_every=None, on_checkpoint=None,
@@ -220,7 +240,7 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
     """
     started = time.perf_counter()
     first_signal = data.signals(split)[0]
-    model = make_network(specs, config, first_signal.image.shape[-1])
+    model = make_network(specs, config, first_signal.outputs)
     names = signals.get(first_signal.kind).metrics
     mesh = parallel.model_mesh()
     count = len(specs)
@@ -232,7 +252,8 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
 
     def evaluated(step):
         batch_stats, scores, frame = evaluate.evaluate(states, matrices, split_arrays, frame_coords, model=model,
-                                                       metric_names=names, stacking=config.stacking, mesh=mesh)
+                                                       metric_names=names, stacking=config.stacking, mesh=mesh,
+                                                       render=first_signal.render)
         scores, diverged, frame = jax.tree_util.tree_map(lambda x: x[:count],
                                                          parallel.to_host((scores, states.diverged, frame)))
         history["eval_steps"].append(np.asarray([step]))

@@ -240,25 +240,27 @@ def residual_spectra_png(path, signal, predictions, labels, holdout):
 VIDEO_SECONDS_PER_FRAME = 0.125
 
 
-def video_gif(path, video, predictions, labels, holdout, tile=128):
+def video_gif(path, video, predictions, labels, holdout, tile=128, frame="frame"):
     """The original video and each model's fit side by side, played frame by frame; with a holdout split the
     odd frames, which no training pixel saw, are captioned "held out".
 
     Args:
       video: float32 [T, H, W, C] in [0, 1]; predictions: float32 [P, T, H, W, C]; labels: P names.
+      frame: what a frame is called in the captions ("view" for a scene's orbit).
     """
-    columns = np.stack([[to_uint8_rgb(frame) for frame in one] for one in (video, *predictions)])
-    captions = [[f"original  frame {t}" + ("  held out" if holdout and t % 2 else ""), *labels]
+    columns = np.stack([[to_uint8_rgb(one_frame) for one_frame in one] for one in (video, *predictions)])
+    captions = [[f"original  {frame} {t}" + ("  held out" if holdout and t % 2 else ""), *labels]
                 for t in range(len(video))]
     tiled_gif(path, columns, captions, tile, [int(VIDEO_SECONDS_PER_FRAME * 1000)] * len(video))
 
 
-def per_frame_png(path, video, predictions, labels, holdout):
+def per_frame_png(path, video, predictions, labels, holdout, frame="frame"):
     """PSNR and SSIM (``metrics``) of each model's fit, frame by frame over every pixel of the frame; with a
     holdout split the odd frames, which no training pixel saw, are shaded.
 
     Args:
       video: float32 [T, H, W, C] in [0, 1]; predictions: float32 [P, T, H, W, C]; labels: P names.
+      frame: what a frame is called ("orbit view" for a scene's).
     """
     frames = np.arange(len(video))
     panels = [metric for metric in metrics.METRICS if metric.name in ("test_psnr", "test_ssim")]
@@ -270,10 +272,39 @@ def per_frame_png(path, video, predictions, labels, holdout):
         if holdout:
             for t in frames[1::2]:
                 axis.axvspan(t - 0.5, t + 0.5, color="0.9", lw=0, zorder=0)
-        axis.set(xlabel="frame" + (" (shaded: held out in time)" if holdout else ""),
-                 ylabel=metric.title, title=f"{metric.title} of each frame, every pixel")
+        axis.set(xlabel=frame + (" (shaded: held out in time)" if holdout else ""),
+                 ylabel=metric.title, title=f"{metric.title} of each {frame}, every pixel")
         axis.grid(alpha=0.3)
     axes[0, -1].legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    _save(figure, path)
+
+
+def depth_png(path, truth, depths, labels, views):
+    """Depth maps of a scene's orbit views: one row per model (the ground truth's first, where known), one
+    column per view, the expected distance along each ray in one colour scale; white where a ray is less than
+    half opaque (the background).
+
+    Args:
+      truth: float [T, H, W] (NaN: background), or None; depths: float [P, T, H, W]; labels: P names;
+      views: the indices of the orbit views drawn.
+    """
+    rows = ([("ground truth", truth)] if truth is not None else []) + list(zip(labels, depths))
+    known = np.concatenate([np.asarray(values, np.float32)[views].ravel() for _, values in rows])
+    known = known[np.isfinite(known)]
+    low, high = (np.percentile(known, (1, 99)) if known.size else (0.0, 1.0))
+    figure, axes = plt.subplots(len(rows), len(views), figsize=(1.6 * len(views) + 1.6, 1.6 * len(rows)),
+                                squeeze=False)
+    colormap = plt.get_cmap("viridis").copy()
+    colormap.set_bad("white")
+    for (label, values), row in zip(rows, axes):
+        for view, axis in zip(views, row):
+            shown = axis.imshow(np.asarray(values[view], np.float32), cmap=colormap, vmin=low, vmax=high)
+            axis.set_xticks([])
+            axis.set_yticks([])
+        row[0].set_ylabel(label, fontsize=8)
+    for view, axis in zip(views, axes[0]):
+        axis.set_title(f"orbit view {view}", fontsize=9)
+    figure.colorbar(shown, ax=axes, shrink=0.8, label="depth (scene units from the camera)")
     _save(figure, path)
 
 
@@ -306,8 +337,8 @@ def write_run_figures(out):
     predictions.npz); writes metrics.md, curves.png, convergence.gif,
     final.png, psnr_vs_scale.{png,md} where an encoding was trained at several
     scales, gifs/model_XXXX.gif if the run asked for them, a curve's
-    spectrum.png, a video's video.gif and per_frame.png, and a shape's
-    meshes/*.ply and mesh.png; first the same in the folder of the
+    spectrum.png, a video's video.gif and per_frame.png, a shape's
+    meshes/*.ply and mesh.png, and a scene's orbit.gif, per_view.png and depth.png; first the same in the folder of the
     validation sweep that chose its scales, if any. A run without pictures
     (``config.pictures`` False) gets its tables and curves only.
     """
@@ -368,6 +399,12 @@ def write_run_figures(out):
         elif record["kind"] == "video":
             video_gif(out / "video.gif", signal, predictions, labels, holdout)
             per_frame_png(out / "per_frame.png", signal, predictions, labels, holdout)
+        elif record["kind"] == "views":
+            video_gif(out / "orbit.gif", signal, predictions, labels, holdout=False, frame="view")
+            per_frame_png(out / "per_view.png", signal, predictions, labels, holdout=False, frame="orbit view")
+            with np.load(out / "signal.npz") as truth, np.load(out / "predictions.npz") as archive:
+                depth_png(out / "depth.png", truth["depth"] if "depth" in truth.files else None, archive["depth"],
+                          labels, signals.picture_frames(len(signal)))
         elif record["kind"] == "occupancy":
             surfaces = [meshes.surface(values) for values in (signal, *predictions)]
             for name, (vertices, faces) in zip(["original"] + [f"model_{index:04d}" for index in models], surfaces):

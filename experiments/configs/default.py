@@ -12,7 +12,7 @@ import dataclasses
 
 from ml_collections import config_dict
 
-from nerf_toy_jax import encodings, state
+from nerf_toy_jax import encodings, state, volume
 
 
 def get_config():
@@ -23,7 +23,9 @@ def get_config():
     # in one stack: faces (scikit-image's 200 small faces; faces:N the first N), a folder or a glob pattern.
     # None is matplotlib's grace_hopper.jpg. size crops an image's central square and resizes it (0 keeps the
     # image); a curve's samples (0: curves.DEFAULT_SAMPLES); a video's frame side (its shorter side; 0: as made);
-    # a shape's voxels a side (0: shapes.DEFAULT_SIDE).
+    # a shape's voxels a side (0: shapes.DEFAULT_SIDE); the views of a 3D scene, scene:primitives:SEED (rendered
+    # by nerf_toy_jax.scenes) or blender:FOLDER (a Blender-style dataset), their pixels a side (0: views.DEFAULT_SIDE
+    # for a scene, as stored for a folder).
     config.image = config_dict.placeholder(str)
     config.size = 64
     config.split = "memorize"  # or "holdout": train on pixels [::2, ::2], test on [1::2, 1::2]
@@ -33,6 +35,10 @@ def get_config():
     # config.scales.
     config.validation = config_dict.placeholder(str)
     config.validation_seeds = 1
+
+    # Views of a 3D scene (nerf_toy_jax.volume.Renderer): samples per ray, and the density per unit of length of a
+    # network's density output of 1.
+    config.render = {"samples": 64, "density_scale": volume.Renderer.density_scale}
 
     # The models: encodings x (the values of each one's scale) x seeds 0 .. seeds - 1.
     config.encodings = ",".join(encodings.NAMES)
