@@ -94,6 +94,11 @@ BAD_INPUTS = {
     "video_too_small": (["--image=video:text:0", "--config.size=3"], "at least 4 pixels on a side, got size 3"),
     "unknown_shape": (["--image=shape:torus:0"], "unknown shape 'torus' in 'shape:torus:0': choose from primitives"),
     "shape_without_seed": (["--image=shape:blobs"], "shape:blobs is drawn from a seed: shape:blobs:0"),
+    "scene_without_seed": (["--image=scene:primitives"], "scene:primitives is drawn from a seed"),
+    "views_too_small": (["--image=scene:primitives:0", "--config.size=3"], "at least 4 pixels a side, got 3"),
+    "views_with_batchnorm": (["--image=scene:primitives:0", "--config.size=4"], "train without BatchNorm"),
+    "blender_missing": (["--image=blender:{folder}/absent"], "absent is not a folder"),
+    "blender_not_a_dataset": (["--image=blender:{folder}"], "holds no transforms_train.json"),
     # TINY's --config.scales.gaussian=10 and a second such flag make two values (ml_collections appends): a sweep
     "validation_of_another_kind": (["--config.validation=curve:chirp", "--config.scales.gaussian=4"],
                                    "config.validation is of kind curve and config.image of kind image"),

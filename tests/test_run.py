@@ -14,7 +14,7 @@ import pytest
 import skimage.metrics
 from PIL import Image
 
-from nerf_toy_jax import evaluate, rundir, state, viz
+from nerf_toy_jax import evaluate, rundir, scenes, signals, state, viz
 
 from conftest import ROOT, TINY_CONFIG
 from conftest import run as run_program
@@ -170,6 +170,45 @@ def test_a_shape_runs_end_to_end(tmp_path):
             header = (out / "meshes" / f"model_{index:04d}.ply").read_bytes().partition(b"end_header")[0]
             assert header.startswith(b"ply\nformat binary_little_endian 1.0")
     assert (out / "mesh.png").stat().st_size > 0 and (out / "meshes" / "original.ply").is_file()
+
+
+def test_views_of_a_blender_folder_run_end_to_end(tmp_path):
+    """A scene's views through the run program from a Blender-style folder without an orbit, whose test views
+    then play the orbit: the test PSNR and SSIM that the saved renders give (NumPy, scikit-image; 8-bit renders,
+    so to 0.05 dB and 2e-3), the last frames the trainer evaluated equal to those renders, and the figures."""
+    folder = tmp_path / "scene"
+    made = run("--seed=3", "--size=8", f"--out={folder}", program="scene")
+    assert made.returncode == 0, made.stderr
+    again = run("--seed=3", "--size=8", f"--out={folder}", program="scene")
+    assert again.returncode == 2 and "already holds a dataset" in again.stderr
+    assert json.loads((folder / "scene.json").read_text())["scene"]["ball"] == list(scenes.make(3).ball)
+    (folder / "transforms_orbit.json").unlink()
+    out = tmp_path / "nerf"
+    completed = run("--config=experiments/configs/nerf.py", f"--image=blender:{folder}", "--config.size=0",
+                    "--steps=4", "--config.train.eval_every=2", "--config.gif_every=2", "--config.train.width=8",
+                    "--config.train.depth=2", "--config.train.batch_size=64", "--config.render.samples=8",
+                    "--config.encoding.mapping_size=8", "--config.encodings=none,gaussian",
+                    "--config.scales.gaussian=1", f"--out={out}")
+    assert completed.returncode == 0, completed.stderr
+    assert "views 8x8x8x3, holdout split, 1536 training rays, 64 per step of 8 samples" in completed.stdout
+    rows = json.loads((out / "metrics.json").read_text())
+    frames = dict(np.load(out / "frames.npz"))
+    with np.load(out / "signal.npz") as signal, np.load(out / "predictions.npz") as predictions:
+        truth = signal["values"] / 255.0
+        assert "depth" not in signal.files and predictions["depth"].shape == (2, 8, 8, 8)
+        for index, values in zip(predictions["models"], predictions["values"]):
+            fit = values / 255.0
+            assert abs(-10 * np.log10(np.mean((fit - truth) ** 2)) - rows[index]["test_psnr"]) < 0.05
+            ssim = np.mean([skimage.metrics.structural_similarity(
+                view, fitted, channel_axis=-1, data_range=1.0, gaussian_weights=True, sigma=1.5,
+                use_sample_covariance=False) for view, fitted in zip(truth, fit)])
+            assert abs(ssim - rows[index]["test_ssim"]) < 2e-3
+            position = list(frames["models"]).index(index)
+            np.testing.assert_allclose(frames["frames"][position, -1], values[signals.picture_frames(len(values))],
+                                       atol=1)
+    for name in ("orbit.gif", "per_view.png", "depth.png", "final.png", "convergence.gif"):
+        assert (out / name).stat().st_size > 0, name
+    assert len(iio.imread(out / "orbit.gif", index=None)) == 8
 
 
 def test_the_faces_config_trains_a_set(tmp_path):
