@@ -96,6 +96,12 @@ def tiled_gif(path, columns, captions, tile, durations):
     rundir.write_bytes(path, buffer.getvalue())
 
 
+def line_colours(count):
+    """``count`` colours for lines: tab10's, or tab20's when more than 10 lines would repeat them."""
+    palette = plt.cm.tab10.colors if count <= 10 else plt.cm.tab20.colors
+    return [palette[index % len(palette)] for index in range(count)]
+
+
 def _save(figure, path):
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
@@ -121,7 +127,7 @@ def curves_png(path, history, groups, holdout):
     figure, axes = plt.subplots(1, 1 + len(panels), figsize=(5 * (1 + len(panels)), 4.2))
     loss_steps = np.arange(history["loss"].shape[1])
     eval_steps = history["eval_steps"]
-    for colour, (label, members) in zip(plt.cm.tab10.colors * 10, groups.items()):
+    for colour, (label, members) in zip(line_colours(len(groups)), groups.items()):
         diverged = bool(np.any(history["diverged"][members]))
         name = label + (" (diverged)" if diverged else "")
         lines = [(axes[0], loss_steps, history["loss"], "-", name)]
@@ -225,7 +231,7 @@ def residual_spectra_png(path, signal, predictions, labels, holdout):
     figure, axis = plt.subplots(figsize=(9, 4.6))
     curve = np.asarray(amplitude(signal))
     axis.loglog(centres, curve, color="0.5", lw=3, alpha=0.6, label="the curve")
-    for colour, label, prediction in zip(plt.cm.tab10.colors * 10, labels, predictions):
+    for colour, label, prediction in zip(line_colours(len(labels)), labels, predictions):
         axis.loglog(centres, amplitude(prediction - signal), "-o", ms=2.5, color=colour, lw=1.2, label=label)
     nyquist = n / (4 if holdout else 2)
     axis.axvline(nyquist, color="k", ls=":", lw=1, label=f"training grid Nyquist ({nyquist:g})")
@@ -266,7 +272,7 @@ def per_frame_png(path, video, predictions, labels, holdout, frame="frame"):
     panels = [metric for metric in metrics.METRICS if metric.name in ("test_psnr", "test_ssim")]
     figure, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False)
     for axis, metric in zip(axes[0], panels):
-        for colour, label, prediction in zip(plt.cm.tab10.colors * 10, labels, predictions):
+        for colour, label, prediction in zip(line_colours(len(labels)), labels, predictions):
             values = np.asarray(jax.vmap(metric.function)(prediction, video))
             axis.plot(frames, values, "-o", ms=2.5, lw=1.2, color=colour, label=label)
         if holdout:
