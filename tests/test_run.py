@@ -177,9 +177,9 @@ def test_views_of_a_blender_folder_run_end_to_end(tmp_path):
     then play the orbit: the test PSNR and SSIM that the saved renders give (NumPy, scikit-image; 8-bit renders,
     so to 0.05 dB and 2e-3), the last frames the trainer evaluated equal to those renders, and the figures."""
     folder = tmp_path / "scene"
-    made = run("--seed=3", "--size=8", f"--out={folder}", program="scene")
+    made = run("--seed=3", "--size=16", f"--out={folder}", program="scene")
     assert made.returncode == 0, made.stderr
-    again = run("--seed=3", "--size=8", f"--out={folder}", program="scene")
+    again = run("--seed=3", "--size=16", f"--out={folder}", program="scene")
     assert again.returncode == 2 and "already holds a dataset" in again.stderr
     assert json.loads((folder / "scene.json").read_text())["scene"]["ball"] == list(scenes.make(3).ball)
     (folder / "transforms_orbit.json").unlink()
@@ -190,12 +190,12 @@ def test_views_of_a_blender_folder_run_end_to_end(tmp_path):
                     "--config.encoding.mapping_size=8", "--config.encodings=none,gaussian",
                     "--config.scales.gaussian=1", f"--out={out}")
     assert completed.returncode == 0, completed.stderr
-    assert "views 8x8x8x3, holdout split, 1536 training rays, 64 per step of 8 samples" in completed.stdout
+    assert "views 8x16x16x3, holdout split, 6144 training rays, 64 per step of 8 samples" in completed.stdout
     rows = json.loads((out / "metrics.json").read_text())
     frames = dict(np.load(out / "frames.npz"))
     with np.load(out / "signal.npz") as signal, np.load(out / "predictions.npz") as predictions:
         truth = signal["values"] / 255.0
-        assert "depth" not in signal.files and predictions["depth"].shape == (2, 8, 8, 8)
+        assert "depth" not in signal.files and predictions["depth"].shape == (2, 8, 16, 16)
         for index, values in zip(predictions["models"], predictions["values"]):
             fit = values / 255.0
             assert abs(-10 * np.log10(np.mean((fit - truth) ** 2)) - rows[index]["test_psnr"]) < 0.05
