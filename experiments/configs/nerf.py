@@ -17,8 +17,7 @@ the orbit beside the truth), per_view.png (PSNR and SSIM of each orbit
 view) and depth.png (expected depth along each ray, truth beside).
 
 A GPU-sized run, the original NeRF's tiny setting (100 x 100 views, 64 samples per ray):
-``--config.size=100 --config.render.samples=64 --config.train.width=256 --config.train.batch_size=4096
---config.train.steps=5000 --config.gif_every=500``.
+``experiments/configs/nerf_gpu.py``.
 """
 
 from experiments.configs import default
