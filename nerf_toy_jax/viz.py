@@ -362,7 +362,8 @@ def write_run_figures(out):
     groups = rundir.group_rows(rows)
     curves_png(out / "curves.png", history, groups, holdout=config["split"] == "holdout")
     if swept_encodings(rows):
-        train_side = min(record["image_shape"][:-1]) // (2 if config["split"] == "holdout" else 1)
+        gridded = signals.get(record.get("kind", "image")).split is None  # views of a scene are rays, no grid
+        train_side = min(record["image_shape"][:-1]) // (2 if config["split"] == "holdout" else 1) if gridded else None
         psnr_vs_scale_png(out / "psnr_vs_scale.png", rows, train_side)
         rundir.write_text(out / "psnr_vs_scale.md", psnr_vs_scale_markdown(
             rows, config["image"], signals.get(record.get("kind", "image")).headline))
@@ -459,7 +460,8 @@ def psnr_vs_scale_png(path, rows, train_side):
 
     Args:
       rows: per-model rows (metrics.json); diverged ones are left out.
-      train_side: pixels along the shorter side of the training grid.
+      train_side: pixels along the shorter side of the training grid, or None for a signal without one
+        (views of a scene): no reference line.
     """
     names = swept_encodings(rows)
     figure, axes = plt.subplots(1, len(names), figsize=(6.5 * len(names), 4.2), squeeze=False)
@@ -472,7 +474,7 @@ def psnr_vs_scale_png(path, rows, train_side):
             std = np.asarray([np.std(v) for v in values])
             axis.plot(scales, mean, style + "o", ms=3, label=name.replace("_psnr", ""))
             axis.fill_between(scales, mean - std, mean + std, alpha=0.2, lw=0)
-        if encodings.get(encoding).scale_reference is not None:
+        if encodings.get(encoding).scale_reference is not None and train_side is not None:
             fraction, what = encodings.get(encoding).scale_reference
             value = fraction * train_side
             axis.axvline(value, color="grey", ls=":", label=f"{what} ({value:g})")
