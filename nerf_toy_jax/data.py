@@ -182,8 +182,9 @@ class Split:
       kind: its kind (``signals.KINDS``).
       render: None for a signal on a grid; for views of a scene (``views``), the ``volume.Renderer`` that makes
         colours of the network's outputs along rays, the coordinates being rays [..., 6] rather than points.
-      image_coords: the coordinates of ``image``'s samples, [*S, 6] rays for views; None: ``coordinate_grid``.
-      image_depth: float32 [*S], the true expected depth along the rays of ``image`` where known, or None.
+      image_coords: the rays [*S, 6] of ``image``'s pixels for views of a scene; None for a grid.
+      image_depth: float32 [*S], the true expected depth along the rays of ``image`` (``volume.surface_depth``:
+        NaN on the background) where the scene is known, else None.
     """
 
     name: str
@@ -206,11 +207,6 @@ class Split:
     def outputs(self):
         """Outputs of the network: the signal's channels C, and a density for views of a scene."""
         return self.image.shape[-1] + (self.render is not None)
-
-    @property
-    def coords(self):
-        """The coordinates of ``image``'s samples [*S, d] (``image_coords``, or the grid)."""
-        return coordinate_grid(*self.image.shape[:-1]) if self.image_coords is None else self.image_coords
 
 
 def make_split(signal, split="memorize"):
