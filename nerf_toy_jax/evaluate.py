@@ -42,16 +42,16 @@ def predict(model, variables, matrix, coords, render=None, depth=False):
     def field(points):
         return model.apply(variables, model.inputs(points, matrix), train=False)
 
+    def unchunked(values):  # [chunks, size, ...] -> [..., ...] of ``coords``
+        values = values.reshape((-1,) + values.shape[2:])[:flat.shape[0]]
+        return values.reshape(coords.shape[:-1] + values.shape[1:])
+
     flat = coords.reshape(-1, coords.shape[-1])
     if render is None:
-        padded, _ = _chunks(flat)
-        colours = jax.lax.map(field, padded)
-        return colours.reshape(-1, colours.shape[-1])[:flat.shape[0]].reshape(coords.shape[:-1] + (-1,))
-    padded, _ = _chunks(flat, max(1, EVAL_CHUNK // render.samples))
-    colours, opacities, depths = jax.lax.map(lambda rays: render(field, rays), padded)
-    depths = volume.surface_depth(depths, opacities)
-    colours = colours.reshape(-1, colours.shape[-1])[:flat.shape[0]].reshape(coords.shape[:-1] + (-1,))
-    return (colours, depths.reshape(-1)[:flat.shape[0]].reshape(coords.shape[:-1])) if depth else colours
+        return unchunked(jax.lax.map(field, _chunks(flat)[0]))
+    colours, opacities, depths = jax.lax.map(lambda rays: render(field, rays),
+                                             _chunks(flat, max(1, EVAL_CHUNK // render.samples))[0])
+    return (unchunked(colours), unchunked(volume.surface_depth(depths, opacities))) if depth else unchunked(colours)
 
 
 def data_statistics(model, params, batch_stats, matrix, coords):

@@ -406,8 +406,9 @@ def checkpoint_location(specs, max_stack, dim, index):
 
 
 def signal_dim(record):
-    """Coordinate axes d of the signal of a run's config.json record: its "image_shape" is [*S, C]; records
-    of format 1 may lack it, and were all of images (d = 2)."""
+    """Coordinate axes d of the signal of a run's config.json record: its "image_shape" is [*S, C] (views of a
+    scene: [n, H, W, C], the 3 axes of the points the network sees); records of format 1 may lack it, and were
+    all of images (d = 2)."""
     return len(record["image_shape"]) - 1 if "image_shape" in record else 2
 
 

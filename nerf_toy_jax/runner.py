@@ -259,7 +259,8 @@ def run(out, specs, split, config, *, gif_every, record, signal_names=None, pict
         signal = splits[order[index]].image if many else split.image
         rundir.write_png(rundir.reconstruction_path(out, index), kind.picture(predictions[-1], signal))
     if kind.name != "image":  # the values behind the pictures, for the kind's own figures
+        depth = {"depth": np.stack(depths).astype(np.float16)} if depths else {}
         rundir.write_npz(out / "predictions.npz", values=kind.stored(np.stack(predictions)),
-                         models=list(chosen.values()), **({"depth": np.stack(depths).astype(np.float16)} if depths else {}))
+                         models=list(chosen.values()), **depth)
     viz.write_run_figures(out)
     return rows, True

@@ -65,7 +65,7 @@ def loss_function(model, batch_stats, features, targets, remat=False, render=Non
         variables = {"params": params, "batch_stats": batch_stats}
         if render is None:
             prediction, updates = model.apply(variables, features, train=True, mutable=["batch_stats"])
-        else:  # no BatchNorm (``common.plan`` refuses it): the samples of a ray are not a batch
+        else:  # no BatchNorm (experiments/common.py refuses it): the samples of a ray are not a batch
             prediction, updates = render(lambda points: model.apply(variables, model.inputs(points, matrix),
                                                                     train=True), features, key)[0], {}
         return jnp.mean(jnp.square(prediction - targets)), updates.get("batch_stats", {})
@@ -112,9 +112,8 @@ def train_step(model, optimizer, batch_size, remat, state, step, features, targe
     return new_state, jnp.where(state.diverged, jnp.nan, loss)
 
 
-@functools.partial(jax.jit, static_argnames=("model", "optimizer", "batch_size", "num_steps", "remat", "stacking", "mesh",
-                                             "render"),
-                   donate_argnums=(0,))
+@functools.partial(jax.jit, donate_argnums=(0,), static_argnames=(
+    "model", "optimizer", "batch_size", "num_steps", "remat", "stacking", "mesh", "render"))
 def train_chunk(states, matrices, coords, targets, start, *, model, optimizer, batch_size, num_steps, remat=False,
                 stacking="auto", mesh=None, render=None):
     """``num_steps`` steps of every model: the one-model scan over steps, mapped over K.

@@ -50,11 +50,12 @@ def procedural(seed, size=None):
     ``DEFAULT_SIDE``), rendered with ``scenes.TRUTH_SAMPLES`` samples per ray."""
     size = size or DEFAULT_SIDE
     scene = scenes.make(seed)
-    rendered = {split: (scenes.render_views(scene, cameras, size), cameras.astype(np.float32))
-                for split, cameras in scenes.camera_splits().items()}
-    return Views(**{split: (colours, cameras) for split, ((colours, _), cameras) in rendered.items()},
-                 focal=float(rays.focal_length(size, scenes.CAMERA_ANGLE_X)), bound=scenes.BOUND,
-                 orbit_depth=rendered["orbit"][0][1])
+    splits, depths = {}, {}
+    for split, cameras in scenes.camera_splits().items():
+        colours, depths[split] = scenes.render_views(scene, cameras, size)
+        splits[split] = (colours, cameras.astype(np.float32))
+    return Views(**splits, focal=float(rays.focal_length(size, scenes.CAMERA_ANGLE_X)), bound=scenes.BOUND,
+                 orbit_depth=depths["orbit"])
 
 
 def folder(path, size=None):

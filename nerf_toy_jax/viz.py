@@ -395,9 +395,11 @@ def write_run_figures(out):
     image_grid_png(out / "final.png", [image] + finals, ["original"] + captions,
                    title=f"final reconstructions, {config['split']} split, step {rows[0]['steps']} (test metrics)")
     if record.get("kind", "image") != "image":  # the kind's own figures, from the values behind the pictures
-        signal = stored_values(out, record, "signal.npz")
+        kind = signals.get(record["kind"])
+        with np.load(out / "signal.npz") as archive:  # views of a scene: the depths too, where known
+            signal, true_depth = kind.loaded(archive["values"]), archive.get("depth")
         with np.load(out / "predictions.npz") as archive:
-            predictions = signals.get(record["kind"]).loaded(archive["values"])
+            predictions, depths = kind.loaded(archive["values"]), archive.get("depth")
             models = [int(index) for index in archive["models"]]
         labels = [dict(zip(chosen.values(), chosen))[index] for index in models]
         holdout = config["split"] == "holdout"
@@ -409,9 +411,7 @@ def write_run_figures(out):
         elif record["kind"] == "views":
             video_gif(out / "orbit.gif", signal, predictions, labels, holdout=False, frame="view")
             per_frame_png(out / "per_view.png", signal, predictions, labels, holdout=False, frame="orbit view")
-            with np.load(out / "signal.npz") as truth, np.load(out / "predictions.npz") as archive:
-                depth_png(out / "depth.png", truth["depth"] if "depth" in truth.files else None, archive["depth"],
-                          labels, signals.picture_frames(len(signal)))
+            depth_png(out / "depth.png", true_depth, depths, labels, signals.picture_frames(len(signal)))
         elif record["kind"] == "occupancy":
             surfaces = [meshes.surface(values) for values in (signal, *predictions)]
             for name, (vertices, faces) in zip(["original"] + [f"model_{index:04d}" for index in models], surfaces):
