@@ -1,6 +1,7 @@
 """absl command-line programs of nerf-toy-jax (run with ``python -m experiments.<name>``)."""
 
 import os
+import re
 import sys
 import warnings
 
@@ -24,13 +25,37 @@ def quiet_logs():
     warnings.formatwarning = _one_line
 
 
+def unknown_field(error, argv):
+    """The one-line message for ``error``, the KeyError or AttributeError that ml_collections raises for an
+    override ``--config.PATH=VALUE`` in ``argv`` of a field the config does not have: "no config field
+    'train.stepz' (did you mean 'train.steps'?)"."""
+    while error.args and isinstance(error.args[0], BaseException):  # AttributeError(KeyError(message))
+        error = error.args[0]
+    text = str(error.args[0]) if error.args else str(error)
+    key = re.match(r"""^['"]*([^'"\n]+)""", text)
+    key = key.group(1) if key else text
+    suggestion = re.search(r'Did you mean "([^"]+)" instead of', text)
+    for arg in argv:
+        parts = arg.split("=", 1)[0].split(".")
+        if parts[0].lstrip("-") == "config" and key in parts[1:]:
+            prefix = parts[1:parts.index(key)]
+            field = ".".join(prefix + [key])
+            hint = f" (did you mean '{'.'.join(prefix + [suggestion.group(1)])}'?)" if suggestion else ""
+            return f"no config field '{field}'{hint}"
+    return f"no config field '{key}'" + (f" (did you mean '{suggestion.group(1)}'?)" if suggestion else "")
+
+
+def exit_with(argv, message):
+    """Prints ``program: error: message`` on stderr and exits with status 2."""
+    print(f"{os.path.basename(argv[0])}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def parse_flags(argv):
     """``app.run``'s flags parser: a bad flag is one line on stderr and exit status 2, like every bad input."""
     try:
         return flags.FLAGS(argv)
     except flags.Error as error:
-        message = str(error)
+        exit_with(argv, str(error))
     except (AttributeError, KeyError) as error:  # an override of a field the config does not have
-        message = f"the config has no field {str(error).strip(chr(34))}"
-    print(f"{os.path.basename(argv[0])}: error: {message}", file=sys.stderr)
-    sys.exit(2)
+        exit_with(argv, unknown_field(error, argv))

@@ -1,7 +1,9 @@
 """Speed and memory of the stacked trainer against sequential loops, and time to quality (``nerf_toy_jax.speed``).
 
-    python -m experiments.benchmark                 # writes results/benchmark.{md,json}
-    python -m experiments.benchmark --task=quality  # writes results/time_to_quality.{md,json,png}
+    python -m experiments.benchmark                 # writes runs/benchmark.{md,json}
+    python -m experiments.benchmark --task=quality  # writes runs/time_to_quality.{md,json,png}
+
+The committed reports were written with --out=results/benchmark and --out=results/time_to_quality.
 
 Speed (--task=speed): for every encoding x stacking x image size x number of
 models K (Gaussian features m = 256, MLP 4 x 256 with BatchNorm, full batch,
@@ -53,8 +55,8 @@ flags.DEFINE_enum("compute_dtype", "float32", state.COMPUTE_DTYPES, "Speed: comp
 flags.DEFINE_list("stackings", ["auto"], "Speed: how stacks run (state.STACKINGS); several measure them side by side.")
 flags.DEFINE_integer("peak_side", 4096, "Speed: side of the square float32 matmul that measures the peak.")
 flags.DEFINE_integer("baseline_models", 2, "Models timed for the sequential baselines (their rate is per model).")
-flags.DEFINE_string("out", None, "Output path without extension; default results/benchmark (speed) or "
-                    "results/time_to_quality (quality).")
+flags.DEFINE_string("out", None, "Output path without extension; default runs/benchmark (speed) or "
+                    "runs/time_to_quality (quality); the committed reports are written with --out=results/NAME.")
 flags.DEFINE_integer("quality_size", 64, "Quality: image side in pixels.")
 flags.DEFINE_integer("quality_steps", 1000, "Quality: training steps of every model.")
 flags.DEFINE_integer("quality_eval_every", 25, "Quality: steps between evaluations.")
@@ -108,7 +110,7 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     experiments.quiet_logs()
-    out = pathlib.Path(FLAGS.out or ("results/benchmark" if FLAGS.task == "speed" else "results/time_to_quality"))
+    out = pathlib.Path(FLAGS.out or ("runs/benchmark" if FLAGS.task == "speed" else "runs/time_to_quality"))
     try:
         sizes, counts = checked_flags()
         if FLAGS.redraw and not out.with_suffix(".json").is_file():

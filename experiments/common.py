@@ -25,8 +25,11 @@ from nerf_toy_jax import cost, data, encodings, parallel, protocol, rundir, runn
 FLAGS = flags.FLAGS
 DEFAULT_CONFIG = str(pathlib.Path(__file__).parent / "configs" / "default.py")
 
-config_flags.DEFINE_config_file("config", DEFAULT_CONFIG, "Experiment config file (experiments/configs/); override "
-                                "its fields with --config.FIELD=VALUE.", lock_config=True)
+try:  # with the default config, config_flags applies the command line's overrides here, at definition
+    config_flags.DEFINE_config_file("config", DEFAULT_CONFIG, "Experiment config file (experiments/configs/); "
+                                    "override its fields with --config.FIELD=VALUE.", lock_config=True)
+except (AttributeError, KeyError) as error:  # an override of a field the default config does not have
+    experiments.exit_with(sys.argv, experiments.unknown_field(error, sys.argv))
 flags.DEFINE_string("image", None, "Shorthand for --config.image, the signal: an image path, http(s) URL, "
                     "natural:NAME or text:INDEX (nerf_toy_jax.datasets), curve:NAME (nerf_toy_jax.curves), video:NAME "
                     "(nerf_toy_jax.videos), shape:NAME:SEED (nerf_toy_jax.shapes), views of a 3D scene "
@@ -34,8 +37,9 @@ flags.DEFINE_string("image", None, "Shorthand for --config.image, the signal: an
                     "together: faces[:N], a folder, a glob.")
 flags.DEFINE_list("encodings", None, f"Shorthand for --config.encodings, from: {', '.join(encodings.NAMES)}.")
 flags.DEFINE_integer("steps", None, "Shorthand for --config.train.steps.")
-flags.DEFINE_string("name", "run", "Run name; the output folder is results/<name> unless --out is given.")
-flags.DEFINE_string("out", None, "Output folder. Default: results/<name>.")
+flags.DEFINE_string("name", "run", "Run name; the output folder is runs/<name> unless --out is given.")
+flags.DEFINE_string("out", None, "Output folder. Default: runs/<name> (ignored by git; the committed results are "
+                    "written with --out=results/NAME).")
 flags.DEFINE_bool("overwrite", False, "Replace an existing run in the output folder.")
 flags.DEFINE_bool("resume", False, "Continue the interrupted run in the output folder from its checkpoints.")
 flags.DEFINE_integer("checkpoint_every", 100, "Steps between checkpoints of every stack, rounded up to a multiple "
@@ -300,7 +304,8 @@ def record(run):
 def main_run():
     """Checks everything, then trains every arm's run and draws the comparison across arms.
 
-    Returns (out, [rows of each run]). Exits with status 2 and one line on bad
+    Returns (out, [(label, rows)] of each run: label None for a plain run, "arm NAME" for an arm, "validation
+    sweep on SOURCE" and "run on SOURCE at the chosen scales" for a config with a validation signal). Exits with status 2 and one line on bad
     input, before any compute; on SIGINT or SIGTERM, saves checkpoints and
     partial tables and exits with 128 + the signal number, printing the
     command that resumes.
@@ -321,7 +326,7 @@ def main_run():
     if config.arms and parallel.is_primary() and not FLAGS.resume:
         rundir.write_json(out / "arms.json", {"format": rundir.FORMAT, "command": command(),
                                               "config": config.to_dict(), "arms": [name for name, _ in config.arms]})
-    all_rows = []
+    all_rows, labels = [], []
     with runner.stop_on_signals() as received:
         for index, run in enumerate(runs):
             if run.validated_by is not None:
@@ -332,8 +337,15 @@ def main_run():
                     sys.exit(2)
                 print("scales chosen on the validation signal: "
                       + ", ".join(f"{name} {value:g}" for name, value in run.scales_chosen.items()))
-            elif len(runs) > 1:
-                print(f"{'arm' if config.arms else 'validation sweep'} {index + 1}/{len(runs)}: {run.out.name}")
+            if config.arms:
+                labels.append(f"arm {run.out.name}")
+            elif config.validation:
+                labels.append(f"validation sweep on {config.validation}" if index == 0 else
+                              f"run on {config.image or 'the default image'} at the chosen scales")
+            else:
+                labels.append(None)
+            if len(runs) > 1:
+                print(f"{labels[-1]} ({index + 1}/{len(runs)}): {run.out}")
             resume = FLAGS.resume and (run.out / "config.json").is_file()
             rows, finished = runner.run(
                 run.out, run.specs, run.split, run.train_config, signal_names=run.signal_names,
@@ -350,4 +362,4 @@ def main_run():
         from nerf_toy_jax import viz
 
         viz.write_arms_figures(out)
-    return out, all_rows
+    return out, list(zip(labels, all_rows))

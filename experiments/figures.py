@@ -1,7 +1,7 @@
 """Regenerates every committed figure and table from saved results, with no training.
 
     python -m experiments.figures                      # everything under results/
-    python -m experiments.figures --runs=results/run   # chosen folders
+    python -m experiments.figures --runs=runs/run      # chosen folders
 
 A folder is redrawn according to the record it holds: config.json (a run of
 run.py: metrics.md, curves.png, convergence.gif, final.png,
@@ -26,7 +26,7 @@ from nerf_toy_jax import doctables, rundir, speed, viz
 
 flags.DEFINE_list("runs", [], "Result folders; default: every folder under --root holding a record.")
 flags.DEFINE_string("root", "results", "Where to look for result folders when --runs is empty.")
-flags.DEFINE_list("documents", ["README.md", "docs/results.md", "docs/performance.md"],
+flags.DEFINE_list("documents", ["README.md", "docs/results.md", "docs/performance.md", "docs/robustness.md"],
                   "Markdown files whose table blocks are rewritten from the result files "
                   "they name, when --runs is empty.")
 flags.DEFINE_list("resolution", ["reproduce_32", "reproduce_64", "reproduce_128", "reproduce_256",

@@ -1,6 +1,7 @@
 """The neural tangent kernel picture of Tancik et al. (2020): NTK spectrum and profile per encoding.
 
-    python -m experiments.ntk          # writes results/ntk/: ntk.png, spectrum.md, ntk.json (about a minute on a CPU)
+    python -m experiments.ntk          # writes runs/ntk/: ntk.png, spectrum.md, ntk.json (about a minute on a CPU)
+    python -m experiments.ntk --out=results/ntk   # the committed one
     python -m experiments.ntk --redraw # only redraws ntk.png and spectrum.md from ntk.json
 
 On a 1D grid of --points coordinates in [0, 1), for no mapping, the basic
@@ -31,7 +32,7 @@ flags.DEFINE_float("positional_scale", 6.0, "Positional frequencies 2^linspace(0
 flags.DEFINE_integer("mapping_size", 256, "Rows m of B.")
 flags.DEFINE_integer("seeds", 3, "Initialisations averaged.")
 flags.DEFINE_integer("width", 256, "Hidden units of the MLP.")
-flags.DEFINE_string("out", "results/ntk", "Output folder.")
+flags.DEFINE_string("out", "runs/ntk", "Output folder (the committed one: --out=results/ntk).")
 flags.DEFINE_bool("redraw", False, "Only redraw ntk.png and spectrum.md from ntk.json.")
 FLAGS = flags.FLAGS
 

@@ -3,6 +3,9 @@
 import pathlib
 
 
+RUNS = "runs"  # users' runs (ignored by git); committed results are written with --out=results/NAME
+
+
 class UsageError(ValueError):
     """A bad flag or input; reported as one line with exit status 2."""
 
@@ -49,9 +52,9 @@ def refuse_changed(out, saved, current, names, what, hint):
 
 
 def output_folder(out, name, resume, overwrite, record):
-    """The output folder (``out``, or results/``name``), checked against --resume and --overwrite: resuming
+    """The output folder (``out``, or runs/``name``), checked against --resume and --overwrite: resuming
     needs the ``record`` file there; otherwise the folder must be empty unless overwriting. Writes nothing."""
-    out = pathlib.Path(out or pathlib.Path("results") / name)
+    out = pathlib.Path(out or pathlib.Path(RUNS) / name)
     if resume and overwrite:
         raise UsageError("--resume and --overwrite exclude each other")
     if out.exists() and not out.is_dir():

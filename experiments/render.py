@@ -1,6 +1,6 @@
 """Renders trained models of a run at any resolution from their checkpoints.
 
-    python -m experiments.render --run=results/run --scale=4
+    python -m experiments.render --run=runs/run --scale=4
 
 The network is a continuous function of the coordinates: evaluated on a grid
 4x finer than the training image it fills in between the training pixels
@@ -19,7 +19,7 @@ from absl import app, flags
 import experiments
 from nerf_toy_jax import evaluate, rundir, state, viz
 
-flags.DEFINE_string("run", "results/run", "Run folder with checkpoints/.")
+flags.DEFINE_string("run", "runs/run", "Run folder with checkpoints/.")
 flags.DEFINE_list("models", [], "Model indices (metrics.csv 'index'); default: one per (encoding, sigma, lr).")
 flags.DEFINE_float("scale", 4.0, "Render at this multiple of the training image's size.")
 FLAGS = flags.FLAGS
@@ -38,7 +38,7 @@ def main(argv):
         record = rundir.load_record(run)
         if record.get("kind", "image") != "image":
             raise ValueError(f"{run} fitted a {record['kind']}: render draws images at a finer resolution")
-        rows = rundir.load_json(run / "metrics.json")
+        rows = rundir.load_rows(run / "metrics.json")
         indices = [int(i) for i in FLAGS.models] or list(rundir.representatives(rows).values())
         bad = [i for i in indices if not 0 <= i < len(rows)]
         if bad:

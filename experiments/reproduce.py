@@ -9,7 +9,7 @@ the positional scale (and with --lrs, of the learning rate of no mapping and
 basic) on the set's validation images, then every encoding x
 seed on each test image with the chosen values; the paper's protocol
 otherwise (nerf_toy_jax/protocol.py): holdout split, 4 x 256 MLP without
-BatchNorm, Adam, 2000 full-batch steps. Writes results/<name>/: table.md
+BatchNorm, Adam, 2000 full-batch steps. Writes runs/<name>/ (or --out): table.md
 (mean ± std test PSNR beside the paper's), search.md, rows.json,
 reconstructions.png, reproduce.json, and units/ (the rows of every model
 trained on each image). --resume reuses every model already trained in the
@@ -47,8 +47,8 @@ flags.DEFINE_integer("eval_every", 100, "Steps between evaluations.")
 flags.DEFINE_integer("tile", 0, "Train tiles of this many pixels cut from each --size image instead of whole "
                      "images (e.g. --size=512 --tile=64: the paper's pixel scale on a CPU); 0: whole images.")
 flags.DEFINE_integer("tiles_per_image", 4, "With --tile: tiles per image, drawn from seeds over the whole image.")
-flags.DEFINE_string("name", "reproduce", "Run name; the default output folder is results/<name>.")
-flags.DEFINE_string("out", None, "Output folder. Default: results/<name>.")
+flags.DEFINE_string("name", "reproduce", "Run name; the default output folder is runs/<name>.")
+flags.DEFINE_string("out", None, "Output folder. Default: runs/<name> (ignored by git).")
 flags.DEFINE_bool("overwrite", False, "Replace an existing reproduction in the output folder.")
 flags.DEFINE_bool("resume", False, "Continue the reproduction in the output folder: reuse its models trained "
                   "at the same --size, --steps and --eval_every, train the others.")
@@ -122,7 +122,7 @@ def train_image(out, phase, set_name, part, name, specs, config):
       (rows in ``specs`` order, tile by tile, seconds spent, number of models trained).
     """
     path = out / "units" / f"{phase}-{set_name}-{name}.json"
-    stored = {protocol.row_key(row): row for row in (rundir.load_json(path) if path.is_file() else [])}
+    stored = {protocol.row_key(row): row for row in (rundir.load_rows(path) if path.is_file() else [])}
     image, pieces = image_tiles(set_name, part, name)
     wanted = [(spec, t) for spec in specs for t, _, _ in pieces]
     missing = [(spec, t) for spec, t in wanted if protocol.spec_key(spec, t) not in stored]
@@ -219,7 +219,7 @@ def trained_seconds(out):
     """Seconds spent training and evaluating every model stored in ``out``/units, by every command that
     trained them, an interrupted one included: the sum of each unit's stack wall times (the models of a
     stack share their stack's ``wall_s``)."""
-    return round(sum(sum(set(row["wall_s"] for row in rundir.load_json(path)))
+    return round(sum(sum(set(row["wall_s"] for row in rundir.load_rows(path)))
                      for path in sorted((out / "units").glob("*.json"))), 1)
 
 

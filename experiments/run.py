@@ -11,25 +11,34 @@ checkpoints/ (see nerf_toy_jax/rundir.py); a config with arms writes one such
 folder per arm and arms.{json,md,png} comparing them.
 """
 
-from absl import app
+from absl import app, flags
 
 import experiments
 from experiments import common
 from nerf_toy_jax import rundir
 
+flags.adopt_module_key_flags(common)  # --help lists the program's flags, defined in common
+
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    out, runs = common.main_run()
-    shown = rundir.shown_metrics(runs[0])
-    print(f"\n{'model':<22} {'seed':>4} " + " ".join(f"{f'{m.split} {m.title.split()[0]}':>11}" for m in shown.values()))
-    for rows in runs:
+    out, parts = common.main_run()
+    for label, rows in parts:
+        shown = rundir.shown_metrics(rows)
+        print("" if label is None else f"\n{label}:")
+        print(f"{'model':<22} {'seed':>4} " + " ".join(f"{f'{m.split} {m.title.split()[0]}':>11}"
+                                                      for m in shown.values()))
         for row in rows:
             flag = "  DIVERGED" if row["diverged"] else ""
             print(f"{row['label']:<22} {row['seed']:>4} "
                   + " ".join(f"{row[name]:>11.{m.digits}f}" for name, m in shown.items()) + flag)
-    print(f"\nresults in {out}: metrics.md, convergence.gif, curves.png, final.png")
+    print(f"\nresults in {out}: {', '.join(written(out))}")
+
+
+def written(out):
+    """The files and folders (with a trailing /) of the run folder ``out``, sorted."""
+    return sorted(path.name + "/" * path.is_dir() for path in out.iterdir() if not path.name.startswith("."))
 
 
 if __name__ == "__main__":

@@ -106,7 +106,8 @@ def load_image(source=None, *, size=None, center_crop=False, max_pixels=None, ti
       max_pixels: if given and ``size`` is not, refuse images with more pixels.
       timeout: seconds to wait for a URL to answer.
 
-    Warns (UserWarning) when ``size`` is larger than the image's central square.
+    Warns (UserWarning) when ``size`` or ``center_crop`` crops a non-square image, and when ``size`` is larger
+    than the image's central square.
 
     Returns:
       float32 [H, W, C] in [0, 1]. 8-bit images are divided by 255 and 16-bit
@@ -135,10 +136,13 @@ def load_image(source=None, *, size=None, center_crop=False, max_pixels=None, ti
             pixels = _to_float(image)
         except decode_errors as error:
             raise ValueError(f"cannot decode an image from {_describe(source)}: {error}") from None
+    if size is not None and size < 1:
+        raise ValueError(f"size must be a positive number of pixels, got {size}")
+    side = min(pixels.shape[:2])
+    if (size is not None or center_crop) and pixels.shape[0] != pixels.shape[1]:
+        warnings.warn(f"the {pixels.shape[1]} x {pixels.shape[0]} image {_describe(source)} is not square: its "
+                      f"central {side} x {side} square is kept", stacklevel=2)
     if size is not None:
-        if size < 1:
-            raise ValueError(f"size must be a positive number of pixels, got {size}")
-        side = min(pixels.shape[:2])
         if size > side:
             warnings.warn(f"size {size} enlarges the {pixels.shape[1]} x {pixels.shape[0]} image {_describe(source)}: "
                           f"its central {side} x {side} square is upsampled {size / side:.3g}x", stacklevel=2)

@@ -88,15 +88,23 @@ def write_text(path, text):
 
 
 def write_json(path, obj):
-    """Writes ``obj`` as indented JSON atomically (NumPy scalars and arrays become numbers and lists)."""
-    write_text(path, json.dumps(obj, indent=2, default=_json_default, allow_nan=True) + "\n")
+    """Writes ``obj`` as indented strict JSON atomically: NumPy scalars and arrays become numbers and lists, and
+    NaN and infinities null (an SSIM on a grid too small for its window; ``load_rows`` reads them back)."""
+    write_text(path, json.dumps(_strict(obj), indent=2, allow_nan=False) + "\n")
 
 
-def _json_default(value):
+def _strict(value):
+    """``value`` with NumPy values as Python ones and non-finite floats as None."""
+    if isinstance(value, dict):
+        return {key: _strict(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_strict(item) for item in (value.tolist() if isinstance(value, np.ndarray) else value)]
     if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
@@ -227,17 +235,22 @@ def shown_metrics(recorded=None):
 
 
 def markdown_table(rows):
-    """The ``aggregate`` table as Markdown."""
+    """The ``aggregate`` table as Markdown: a group's cells are the mean ± std over its (non-diverged) models,
+    the mean alone where it has one; a "diverged" column (the count of each group) only where a model diverged."""
     shown = shown_metrics(rows)
-    headers = [f"{metric.split} {metric.title}" for metric in shown.values()]
-    lines = ["| encoding | scale | lr | models | " + " | ".join(headers) + " | diverged |",
-             "|---|---|---|---|" + "---|" * len(headers) + "---|"]
-    for entry in aggregate(rows):
+    table = aggregate(rows)
+    flagged = any(entry["diverged"] for entry in table)
+    headers = [f"{metric.split} {metric.title}" for metric in shown.values()] + ["diverged"] * flagged
+    lines = ["| encoding | scale | lr | models | " + " | ".join(headers) + " |",
+             "|---|---|---|---|" + "---|" * len(headers)]
+    for entry in table:
         sigma = "" if entry["scale"] is None else f"{entry['scale']:g}"
-        cells = [f"{mean:.{metric.digits}f} ± {std:.{metric.digits}f}"
+        several = entry["models"] - entry["diverged"] > 1
+        cells = [f"{mean:.{metric.digits}f}" + (f" ± {std:.{metric.digits}f}" if several else "")
                  for name, metric in shown.items() for mean, std in [entry[name]]]
+        cells += [str(entry["diverged"] or "")] * flagged
         lines.append(f"| {entry['encoding']} | {sigma} | {entry['lr']:g} | {entry['models']} | "
-                     + " | ".join(cells) + f" | {entry['diverged'] or ''} |")
+                     + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -302,6 +315,13 @@ def write_history(out, stacks):
 def load_json(path):
     """The JSON value stored at ``path``."""
     return json.loads(pathlib.Path(path).read_text())
+
+
+def load_rows(path):
+    """The per-model rows of metrics.json (or a reproduction's rows.json), each metric a float: null (what
+    ``write_json`` writes for NaN) and the bare NaN of older folders both read as NaN."""
+    return [{name: math.nan if value is None and name in metrics.NAMES else value for name, value in row.items()}
+            for row in load_json(path)]
 
 
 def load_record(out):

@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from nerf_toy_jax import data, encodings, meshes, metrics, protocol, rundir, signals, specs as specs_lib
 
-CAPTION_PX = 14
+CAPTION_PX = 20  # the caption strip above a tile; its text is 3 px smaller
 
 
 def to_uint8_rgb(image):
@@ -67,12 +67,14 @@ def convergence_gif(path, original, frames, labels, steps, tile=128, seconds_per
     _, count, height, width, _ = frames.shape
     original = np.repeat(_fit(to_uint8_rgb(original), height, width)[None, None], count, axis=1)
     columns = np.concatenate([original, [[to_uint8_rgb(frame) for frame in model] for model in frames]])
-    captions = [[f"original  step {int(step)}", *labels] for step in steps]
-    tiled_gif(path, columns, captions, tile, [int(seconds_per_frame * 1000)] * (count - 1) + [2000])
+    captions = [["original", *labels]] * count
+    titles = [f"step {int(step)} of {int(steps[-1])}" for step in steps]
+    tiled_gif(path, columns, captions, tile, [int(seconds_per_frame * 1000)] * (count - 1) + [2000], titles)
 
 
-def tiled_gif(path, columns, captions, tile, durations):
-    """A GIF of captioned tiles side by side, in rows of at most ``GIF_WIDTH`` pixels.
+def tiled_gif(path, columns, captions, tile, durations, titles=None):
+    """A GIF of captioned tiles side by side, in rows of at most ``GIF_WIDTH`` pixels, with an optional title
+    strip above each frame.
 
     Args:
       path: output .gif.
@@ -80,6 +82,7 @@ def tiled_gif(path, columns, captions, tile, durations):
       captions: G lists of P captions.
       tile: approximate longest side of each tile in pixels (nearest-neighbour upscale).
       durations: G milliseconds.
+      titles: None, or G lines written above the tiles of each frame.
     """
     zoom = max(1, tile // max(columns.shape[2:4]))
     pictures = []
@@ -90,7 +93,10 @@ def tiled_gif(path, columns, captions, tile, durations):
         per_row = max(1, GIF_WIDTH // tiles[0].shape[1])  # wide tiles (a curve's) wrap into rows
         tiles += [np.full_like(tiles[0], 255)] * (-len(tiles) % per_row if len(tiles) > per_row else 0)
         rows = [np.concatenate(tiles[i:i + per_row], axis=1) for i in range(0, len(tiles), per_row)]
-        pictures.append(np.concatenate(rows, axis=0)[:-2] if len(rows) > 1 else rows[0][:-2])
+        picture = np.concatenate(rows, axis=0)[:-2] if len(rows) > 1 else rows[0][:-2]
+        if titles is not None:
+            picture = _captioned(picture, titles[g])
+        pictures.append(picture)
     buffer = io.BytesIO()
     iio.imwrite(buffer, np.stack(pictures), extension=".gif", duration=list(durations), loop=0)
     rundir.write_bytes(path, buffer.getvalue())
@@ -144,9 +150,9 @@ def curves_png(path, history, groups, holdout):
         both = len({metric.split for metric in panel}) > 1
         on_train = any(metric.split == "train" and metric.quantity == panel[0].quantity
                        for metric in rundir.shown_metrics(history).values())  # of both splits: no split named
-        title = (panel[0].title + (": test solid, train dashed" if both else "") if on_train
-                 else f"{panel[0].split} {panel[0].title}")
-        axis.set(title=title, xlabel="step")
+        title = (f"{panel[0].title}: test solid, train dashed" if both
+                 else f"{panel[0].split} {panel[0].title}" + (" (= train: memorize split)" if on_train else ""))
+        axis.set(title=title, xlabel="step", ylabel=f"{panel[0].split if not both else ''} {panel[0].title}".strip())
     for axis in axes:
         axis.grid(alpha=0.3)
     axes[1].legend(fontsize=8)
@@ -353,7 +359,7 @@ def write_run_figures(out):
     if "validation" in record:  # the sweep that chose the scales, a run folder of its own
         write_run_figures(out / record["validation"]["folder"])
     config = record["config"]
-    rows = rundir.load_json(out / "metrics.json")
+    rows = rundir.load_rows(out / "metrics.json")
     history = rundir.load_history(out)
     rundir.write_text(out / "metrics.md", rundir.markdown_table(rows) + "\n" + run_footer(record, rows))
     if "signal" in rows[0]:
@@ -523,7 +529,7 @@ def write_reproduction_figures(out):
     """
     out = pathlib.Path(out)
     record = rundir.load_json(out / "reproduce.json")
-    rows = rundir.load_json(out / "rows.json")
+    rows = rundir.load_rows(out / "rows.json")
     settings = record["settings"]
     test_rows = [row for row in rows if row["part"] == "test"]
     commands = protocol.commands_run(record)
@@ -574,7 +580,7 @@ def write_resolution_figures(root, folders):
     """
     root = pathlib.Path(root)
     rungs = [protocol.resolution_rung(rundir.load_json(root / folder / "reproduce.json"),
-                                      rundir.load_json(root / folder / "rows.json")) for folder in folders]
+                                      rundir.load_rows(root / folder / "rows.json")) for folder in folders]
     rundir.write_text(root / "resolution.md", "Made by `python -m experiments.figures` from the folders below, "
                       "each made by its command; test PSNR is the mean ± std over the test images and seeds; "
                       "sigma and the positional scale in the units of the whole image.\n\n"
@@ -682,9 +688,12 @@ def ntk_png(path, record):
 
 
 def _cell(values, digits=2):
+    """Mean ± std of the finite ``values``; the mean alone of one, "-" of none."""
     values = np.asarray(values, np.float64)
     values = values[np.isfinite(values)]
-    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}" if len(values) else "-"
+    if not len(values):
+        return "-"
+    return f"{values.mean():.{digits}f}" + (f" ± {values.std():.{digits}f}" if len(values) > 1 else "")
 
 
 def write_arms_figures(out):
@@ -702,7 +711,7 @@ def write_arms_figures(out):
     runs = {}
     for arm in record["arms"]:
         write_run_figures(out / arm)
-        runs[arm] = (rundir.load_record(out / arm), rundir.load_json(out / arm / "metrics.json"),
+        runs[arm] = (rundir.load_record(out / arm), rundir.load_rows(out / arm / "metrics.json"),
                      rundir.load_history(out / arm))
     minutes = sum(_stacks_and_minutes(arm_record, rows)[1] for arm_record, rows, _ in runs.values())
     environment = next(iter(runs.values()))[0]["environment"]

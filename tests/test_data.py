@@ -1,6 +1,7 @@
 """Image loading from every source type, bit depths and modes, grids and splits."""
 
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -79,6 +80,18 @@ def test_center_crop_and_resize():
     assert resized.shape == (5, 5, 3) and 0 <= resized.min() and resized.max() <= 1
     flat = np.full((40, 60, 3), 77, np.uint8)
     np.testing.assert_allclose(data.load_image(encode(flat), size=16), 77 / 255, atol=1e-5)
+
+
+def test_cropping_a_non_square_image_is_said_and_a_square_one_is_not():
+    for options in ({"center_crop": True}, {"size": 5}):
+        with pytest.warns(UserWarning, match=r"the 10 x 12 image bytes is not square: its central 10 x 10 square "
+                                             r"is kept"):
+            data.load_image(encode(RGB8), **options)
+    square = np.zeros((8, 8, 3), np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert data.load_image(encode(square), size=4).shape == (4, 4, 3)
+        assert data.load_image(encode(RGB8)).shape == (12, 10, 3)  # kept whole: nothing cropped
 
 
 def test_bad_sources_raise_clear_errors(tmp_path):

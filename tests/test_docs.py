@@ -3,6 +3,8 @@ them), and the copying itself: blocks rewritten from their files, stale ones nam
 
 import os
 import pathlib
+import re
+import subprocess
 
 import pytest
 
@@ -11,7 +13,7 @@ from nerf_toy_jax import doctables
 ROOT = pathlib.Path(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-DOCUMENTS = {"README.md": 2, "docs/results.md": 10, "docs/performance.md": 2}  # and their least table blocks
+DOCUMENTS = {"README.md": 2, "docs/results.md": 10, "docs/performance.md": 2, "docs/robustness.md": 1}  # and their least table blocks
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)
@@ -44,10 +46,27 @@ def test_fill_copies_the_table_lines_and_stale_names_what_differs(tmp_path):
         doctables.fill("<!-- table from missing.md -->\n<!-- end table -->\n", tmp_path)
 
 
+def tracked(folder):
+    """The files git tracks under ``folder`` (relative to the repository root): the committed results, not a
+    user's runs beside them."""
+    listed = subprocess.run(["git", "ls-files", "-z", folder], cwd=ROOT, capture_output=True, check=True).stdout
+    return [ROOT / name for name in listed.decode().split("\0") if name]
+
+
 def test_committed_arrays_stay_under_a_megabyte():
-    """Result folders keep their arrays and rows small (checkpoints are not committed)."""
-    arrays = [path for pattern in ("*.npz", "*.json", "*.csv") for path in (ROOT / "results").rglob(pattern)
-              if "checkpoints" not in path.parts]
+    """Committed result folders keep their arrays and rows small (checkpoints are not committed)."""
+    arrays = [path for path in tracked("results") if path.suffix in (".npz", ".json", ".csv")]
     assert arrays
     large = [str(path.relative_to(ROOT)) for path in arrays if path.stat().st_size > 2**20]
     assert large == []
+
+
+def test_runs_go_to_an_ignored_folder_and_committed_results_name_their_folder():
+    """A user's runs (every program's default output) are ignored by git; the docs' commands of committed results
+    write them with --out=results/NAME, never into results/ by a --name."""
+    ignored = subprocess.run(["git", "check-ignore", "-q", "runs/run/metrics.json"], cwd=ROOT).returncode
+    assert ignored == 0
+    for document in ["README.md", *(f"docs/{path.name}" for path in (ROOT / "docs").glob("*.md"))]:
+        commands = [line for line in (ROOT / document).read_text().splitlines() if not line.startswith("|")]
+        for name in re.findall(r"--name=([\w.-]+)", "\n".join(commands)):  # tables quote the commands as run
+            assert not (ROOT / "results" / name).exists(), f"{document}: --name={name} names a committed result"

@@ -60,6 +60,8 @@ def test_run_writes_every_output(folder):
             picture.load()
             assert picture.size[0] > 0
     assert sorted(path.name for path in (out / "checkpoints").iterdir()) == ["stack_000.msgpack", "stack_001.msgpack"]
+    entries = sorted(path.name + "/" * path.is_dir() for path in out.iterdir())
+    assert stdout.splitlines()[-1] == f"results in {out}: {', '.join(entries)}"  # what is there, nothing else
 
 
 def test_metrics_table_is_aggregated_over_seeds_and_sorted(folder):
@@ -128,6 +130,8 @@ def test_a_video_with_a_validation_sweep_runs_end_to_end(tmp_path):
     assert completed.returncode == 0, completed.stderr
     sweep = json.loads((out / "validation" / "metrics.json").read_text())
     assert {row["sigma"] for row in sweep if row["encoding"] == "gaussian"} == {1.0, 4.0, 16.0}
+    blocks = [line for line in completed.stdout.splitlines() if line.endswith(":") and " on " in line]
+    assert blocks == ["validation sweep on video:text:1:", "run on video:text:0 at the chosen scales:"]
     drawn = {path.name for path in (out / "validation").iterdir()}  # the sweep's tables and curves only
     assert {"metrics.md", "curves.png", "psnr_vs_scale.md"} <= drawn and not drawn & {"frames.npz", "video.gif"}
     best = max((row for row in sweep if row["encoding"] == "gaussian"), key=lambda row: row["test_psnr"])
@@ -231,7 +235,7 @@ def test_the_faces_config_trains_a_set(tmp_path):
     ("--config.train.stacking=sideways", "stacking must be one of auto, vmap, map, got 'sideways'"),
     ("--config.train.matmul_precision=low", "matmul_precision must be one of default, high, highest, got 'low'"),
     ("--config.train.steps=four", "--config.train.steps=four"),
-    ("--config.no_such_field=1", "no_such_field"),
+    ("--config.no_such_field=1", "no config field 'no_such_field'"),
     ("--config=experiments/configs/no_such_config.py", "no_such_config.py"),
     ("--num_processes=2", "needs --coordinator_address"),
     ("--process_id=2", "--process_id (2) must be in 0 .. --num_processes - 1"),
@@ -242,6 +246,28 @@ def test_bad_input_exits_2_with_one_line(tmp_path, flag, message):
     assert completed.returncode == 2
     assert message in completed.stderr and len(completed.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize("config", [[], ["--config=experiments/configs/curve.py"]])
+def test_a_misspelt_config_field_is_one_line_naming_the_field_and_its_likely_meaning(config):
+    """With the default config (whose overrides config_flags applies while the flags are defined) and with
+    --config: one line, exit status 2."""
+    for flag, message in [
+            ("--config.train.stepz=100", "no config field 'train.stepz' (did you mean 'train.steps'?)"),
+            ("--config.trian.steps=100", "no config field 'trian' (did you mean 'train'?)"),
+            ("--config.scales.gausian=1,3", "no config field 'scales.gausian' (did you mean 'scales.gaussian'?)"),
+            ("--config.no_such_field=1", "no config field 'no_such_field'")]:
+        completed = run(*config, flag)
+        assert (completed.returncode, completed.stderr) == (2, f"run.py: error: {message}\n")
+
+
+def test_help_lists_the_programs_own_flags_and_runs_default_to_an_ignored_folder(tmp_path):
+    shown = run("--help").stdout
+    assert all(f"--{name}:" in shown for name in ("config", "name", "out", "resume", "overwrite", "image"))
+    completed = subprocess.run([sys.executable, "-m", "experiments.run", f"--config={ROOT}/{TINY_CONFIG}",
+                                "--name=tiny"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert (tmp_path / "runs" / "tiny" / "metrics.md").is_file() and not (tmp_path / "results").exists()
 
 
 def test_defaults_follow_eval_every_and_an_enlarged_image_is_warned_about(tmp_path):
@@ -345,6 +371,10 @@ def test_arms_train_into_sub_runs_and_are_compared(tmp_path):
     assert completed.returncode == 0, completed.stderr
     arms = ["memorize-batchnorm", "memorize-no_batchnorm", "holdout-batchnorm", "holdout-no_batchnorm"]
     assert rundir.load_json(out / "arms.json")["arms"] == arms
+    table = completed.stdout.split("\n\narm ", 1)[1]  # after the training, one labelled block per arm
+    assert [block.split(":\n")[0] for block in ("arm " + table).split("\n\n")[:4]] == [f"arm {arm}" for arm in arms]
+    assert completed.stdout.splitlines()[-1] == (f"results in {out}: arms.json, arms.md, arms.png, "
+                                                 + ", ".join(f"{arm}/" for arm in sorted(arms)))
     for arm in arms:
         record = rundir.load_record(out / arm)
         assert record["config"]["split"] == arm.split("-")[0]
@@ -354,7 +384,7 @@ def test_arms_train_into_sub_runs_and_are_compared(tmp_path):
     assert [line.split(" | ")[:2] for line in lines] == [[f"| {encoding}", arm] for encoding in ("none", "gaussian s=10")
                                                         for arm in arms]
     rows = rundir.load_json(out / "holdout-no_batchnorm" / "metrics.json")
-    assert f"{rows[0]['test_psnr']:.2f} ± 0.00" in lines[3]  # none, holdout-no_batchnorm
+    assert f"| {rows[0]['test_psnr']:.2f} |" in lines[3]  # none, holdout-no_batchnorm: one seed, no ± std
     assert (out / "arms.png").stat().st_size > 0
     (out / "arms.md").unlink()
     assert run(f"--runs={out}", program="figures").returncode == 0 and (out / "arms.md").exists()

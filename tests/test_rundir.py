@@ -1,6 +1,7 @@
 """Run folders: per-model rows, their aggregation over seeds, checkpoints (format 2 and format 1) and the
 mapping of a model's index to its stack."""
 
+import json
 import math
 
 import flax.serialization
@@ -54,6 +55,30 @@ def test_aggregate_is_mean_and_population_std_over_seeds_without_diverged_models
     assert markdown[0] == ("| encoding | scale | lr | models | train PSNR (dB) | test PSNR (dB) | test SSIM "
                            "| diverged |")
     assert markdown[3] == "| gaussian | 2 | 0.001 | 3 | 12.00 ± 2.00 | 12.00 ± 2.00 | 0.1200 ± 0.0200 | 1 |"
+
+
+def test_a_table_of_single_models_shows_means_alone_and_no_diverged_column_when_none_diverged():
+    rows = [{"label": label, "encoding": "none", "sigma": None, "lr": 1e-3, "diverged": False, "train_psnr": value,
+             "test_psnr": value, "test_ssim": 0.5} for label, value in (("a", 20.0), ("b", 21.0))]
+    assert rundir.markdown_table(rows).splitlines() == [
+        "| encoding | scale | lr | models | train PSNR (dB) | test PSNR (dB) | test SSIM |", "|---|---|---|---|---|---|---|",
+        "| none |  | 0.001 | 1 | 21.00 | 21.00 | 0.5000 |", "| none |  | 0.001 | 1 | 20.00 | 20.00 | 0.5000 |"]
+    rows.append({**rows[0], "diverged": True, "test_psnr": float("nan")})  # a's second seed: a's mean is its first
+    lines = rundir.markdown_table(rows).splitlines()
+    assert lines[0].endswith("| test SSIM | diverged |")
+    assert lines[3] == "| none |  | 0.001 | 2 | 20.00 | 20.00 | 0.5000 | 1 |"
+
+
+def test_metrics_json_is_strict_json_with_null_for_nan_and_reads_back_both(tmp_path):
+    rows = [{"label": "none", "test_psnr": 20.0, "test_ssim": np.float32("nan"), "sigma": None}]
+    rundir.write_json(tmp_path / "metrics.json", rows)
+    text = (tmp_path / "metrics.json").read_text()
+    assert "NaN" not in text and json.loads(text, parse_constant=lambda name: pytest.fail(name))[0]["test_ssim"] is None
+    for path in (tmp_path / "metrics.json", tmp_path / "old.json"):
+        if path.name == "old.json":
+            path.write_text('[{"label": "none", "test_psnr": 20.0, "test_ssim": NaN, "sigma": null}]')
+        (row,) = rundir.load_rows(path)
+        assert np.isnan(row["test_ssim"]) and row["test_psnr"] == 20.0 and row["sigma"] is None
 
 
 def test_groups_split_a_label_by_learning_rate_only_where_it_varies():
@@ -117,8 +142,8 @@ def test_a_new_metric_joins_the_tables_and_old_rows_still_draw(monkeypatch, tmp_
              "test_psnr": 19.0, "test_ssim": 0.5}]
     mae = metrics.Metric("test_mae", "test", "mae", lambda a, b: abs(a - b).mean(), False, "MAE", 3)
     monkeypatch.setattr(metrics, "METRICS", metrics.METRICS + (mae,))
-    assert rundir.markdown_table(rows).splitlines()[0].endswith("| test SSIM | diverged |")
-    assert rundir.markdown_table([{**rows[0], "test_mae": 0.25}]).splitlines()[2].endswith("| 0.250 ± 0.000 |  |")
+    assert rundir.markdown_table(rows).splitlines()[0].endswith("| test SSIM |")
+    assert rundir.markdown_table([{**rows[0], "test_mae": 0.25}]).splitlines()[2].endswith("| 0.5000 | 0.250 |")
     history = {"loss": np.ones((1, 4)), "eval_steps": np.arange(2), "diverged": np.zeros(1, bool),
                **{name: np.ones((1, 2)) for name in ("train_loss", "train_psnr", "test_psnr", "test_ssim")}}
     viz.curves_png(tmp_path / "old.png", history, {"none": [0]}, holdout=False)

@@ -19,10 +19,11 @@ def tiny_run(tmp_path_factory):
     flags.FLAGS.unparse_flags()
     flags.FLAGS(["run.py", f"--config={os.path.join(ROOT, TINY_CONFIG)}", f"--out={out}"])
     try:
-        folder, runs = common.main_run()
+        folder, parts = common.main_run()
     finally:
         flags.FLAGS.unparse_flags()
-    return folder, runs
+    assert [label for label, _ in parts] == [None]  # a plain run: one unlabelled block
+    return folder, [rows for _, rows in parts]
 
 
 def test_the_program_writes_a_run_folder_of_its_config(tiny_run):
@@ -60,7 +61,7 @@ def test_a_set_of_signals_trains_in_one_stack_per_encoding_as_each_signal_alone(
     flags.FLAGS(["run.py", f"--config={os.path.join(ROOT, TINY_CONFIG)}", "--image=faces:3",
                  f"--out={tmp_path / 'faces'}"])
     try:
-        out, (rows,) = common.main_run()
+        out, [(_, rows)] = common.main_run()
     finally:
         flags.FLAGS.unparse_flags()
     assert len(rows) == 18 and {row["signal"] for row in rows} == {"faces/000", "faces/001", "faces/002"}

@@ -1,6 +1,6 @@
 """BatchNorm ablation: the original nerf-toy's MLP (BatchNorm after every hidden ReLU) against the paper's (none).
 
-    python -m experiments.run --config=experiments/configs/batchnorm.py --name=batchnorm
+    python -m experiments.run --config=experiments/configs/batchnorm.py --out=results/batchnorm
 
 Four arms, every encoding of Tancik et al. x 2 seeds in each, everything else
 equal (Adam 1e-3, full batch, 500 steps): BatchNorm on and off, on the

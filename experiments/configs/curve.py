@@ -1,7 +1,7 @@
 """Spectral bias on a 1D signal: every encoding fits a curve from every other sample, 3 seeds.
 
-    python -m experiments.run --config=experiments/configs/curve.py --name=curve_tones
-    python -m experiments.run --config=experiments/configs/curve.py --image=curve:membrane --name=curve_membrane
+    python -m experiments.run --config=experiments/configs/curve.py --out=results/curve_tones
+    python -m experiments.run --config=experiments/configs/curve.py --image=curve:membrane --out=results/curve_membrane
 
 The signal is ``curve:tones:0`` (nerf_toy_jax/curves.py: every frequency up
 to the training grid's Nyquist limit, amplitude 1/f) at 1024 samples; the

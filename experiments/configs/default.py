@@ -1,9 +1,9 @@
 """The quick start: every registered encoding memorises the default image, one model each.
 
-    python -m experiments.run                                   # results/run/
+    python -m experiments.run                                   # runs/run/
     python -m experiments.run --config.train.steps=2000 --config.size=256 --config.seeds=3 --name=run256
 
-Writes results/<name>/: config.json (this config, resolved), metrics.{csv,json,md},
+Writes runs/<name>/ (or --out): config.json (this config, resolved), metrics.{csv,json,md},
 history.npz, frames.npz, convergence.gif, curves.png, final.png,
 reconstructions/ and checkpoints/. Every other config starts from this one.
 """

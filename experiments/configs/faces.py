@@ -1,6 +1,6 @@
 """Many signals in one stack: the encodings of Tancik et al. on 16 of scikit-image's small faces, 3 seeds.
 
-    python -m experiments.run --config=experiments/configs/faces.py --name=faces
+    python -m experiments.run --config=experiments/configs/faces.py --out=results/faces
 
 scikit-image's ``lfw_subset`` holds 200 grayscale faces of 25 x 25 pixels;
 every model trains on each of the first 16 (pixels [::2, ::2], tested on

@@ -1,6 +1,6 @@
 """A toy NeRF: every encoding learns a 3D scene from 24 views and renders 8 held-out ones.
 
-    python -m experiments.run --config=experiments/configs/nerf.py --name=nerf_primitives
+    python -m experiments.run --config=experiments/configs/nerf.py --out=results/nerf_primitives
 
 The signal is ``scene:primitives:0`` (nerf_toy_jax/scenes.py: a striped ball,
 a checkered box and a ringed bead in [-1, 1]^3, rendered on white with 1024

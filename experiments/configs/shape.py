@@ -1,6 +1,6 @@
 """3D occupancy, Tancik et al.'s shape task: every encoding learns which points are inside a shape, 3 seeds.
 
-    python -m experiments.run --config=experiments/configs/shape.py --name=shape_primitives
+    python -m experiments.run --config=experiments/configs/shape.py --out=results/shape_primitives
 
 The signal is ``shape:primitives:0`` (nerf_toy_jax/shapes.py: balls, a box, a
 bumpy ball and thin rods) as occupancy on a 48-voxel grid. The holdout split

@@ -1,9 +1,9 @@
 """An encoding's scale over a range of values x 3 seeds, every model of one encoding in one stacked program.
 
-    python -m experiments.run --config=experiments/configs/sweep_scale.py --name=sigma_grace_hopper
-    python -m experiments.run --config=experiments/configs/sweep_scale.py --image=text:0 --name=sigma_text
+    python -m experiments.run --config=experiments/configs/sweep_scale.py --out=results/sigma_grace_hopper
+    python -m experiments.run --config=experiments/configs/sweep_scale.py --image=text:0 --out=results/sigma_text
     python -m experiments.run --config=experiments/configs/sweep_scale.py:hashgrid,siren,finer \
-        --config.gif_every=100 --name=scale_sweep_grace_hopper
+        --config.gif_every=100 --out=results/scale_sweep_grace_hopper
 
 The argument after the colon names the encodings to sweep (default: gaussian),
 each over its ``scale_range`` (nerf_toy_jax/encodings). The holdout split

@@ -1,6 +1,6 @@
 """Video: every encoding fits text panning past a window from every other pixel of every other frame, 3 seeds.
 
-    python -m experiments.run --config=experiments/configs/video.py --name=video_text
+    python -m experiments.run --config=experiments/configs/video.py --out=results/video_text
     python -m experiments.run --config=experiments/configs/video.py --image=video:clip --config.size=28 \\
         --config.validation=video:text:1 --name=video_clip
 
