@@ -263,7 +263,7 @@ def test_a_misspelt_config_field_is_one_line_naming_the_field_and_its_likely_mea
 
 def test_help_lists_the_programs_own_flags_and_runs_default_to_an_ignored_folder(tmp_path):
     shown = run("--help").stdout
-    assert all(f"--{name}:" in shown for name in ("config", "name", "out", "resume", "overwrite", "image"))
+    assert all(f"--{name}:" in shown for name in ("config", "name", "out", "image", "[no]resume", "[no]overwrite"))
     completed = subprocess.run([sys.executable, "-m", "experiments.run", f"--config={ROOT}/{TINY_CONFIG}",
                                 "--name=tiny"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr
