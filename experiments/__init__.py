@@ -35,14 +35,10 @@ def unknown_field(error, argv):
     key = re.match(r"""^['"]*([^'"\n]+)""", text)
     key = key.group(1) if key else text
     suggestion = re.search(r'Did you mean "([^"]+)" instead of', text)
-    for arg in argv:
-        parts = arg.split("=", 1)[0].split(".")
-        if parts[0].lstrip("-") == "config" and key in parts[1:]:
-            prefix = parts[1:parts.index(key)]
-            field = ".".join(prefix + [key])
-            hint = f" (did you mean '{'.'.join(prefix + [suggestion.group(1)])}'?)" if suggestion else ""
-            return f"no config field '{field}'{hint}"
-    return f"no config field '{key}'" + (f" (did you mean '{suggestion.group(1)}'?)" if suggestion else "")
+    overrides = [arg.split("=", 1)[0].split(".") for arg in argv if arg.startswith("--config.")]
+    prefix = next((parts[1:parts.index(key)] for parts in overrides if key in parts[1:]), [])  # the fields above
+    hint = f" (did you mean '{'.'.join(prefix + [suggestion.group(1)])}'?)" if suggestion else ""
+    return f"no config field '{'.'.join(prefix + [key])}'{hint}"
 
 
 def exit_with(argv, message):

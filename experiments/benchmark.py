@@ -40,6 +40,7 @@ import time
 from absl import app, flags
 
 import experiments
+from experiments.parsing import RUNS
 from nerf_toy_jax import encodings, rundir, speed, state, viz
 
 flags.DEFINE_enum("task", "speed", ["speed", "quality"], "speed: trainer throughput; quality: time to PSNR.")
@@ -110,7 +111,7 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     experiments.quiet_logs()
-    out = pathlib.Path(FLAGS.out or ("runs/benchmark" if FLAGS.task == "speed" else "runs/time_to_quality"))
+    out = pathlib.Path(FLAGS.out or pathlib.Path(RUNS) / ("benchmark" if FLAGS.task == "speed" else "time_to_quality"))
     try:
         sizes, counts = checked_flags()
         if FLAGS.redraw and not out.with_suffix(".json").is_file():

@@ -304,9 +304,9 @@ def record(run):
 def main_run():
     """Checks everything, then trains every arm's run and draws the comparison across arms.
 
-    Returns (out, [(label, rows)] of each run: label None for a plain run, "arm NAME" for an arm, "validation
-    sweep on SOURCE" and "run on SOURCE at the chosen scales" for a config with a validation signal). Exits with status 2 and one line on bad
-    input, before any compute; on SIGINT or SIGTERM, saves checkpoints and
+    Returns (out, [(label, rows)] of each run): label None for a plain run, "arm NAME" for an arm, "validation
+    sweep on SOURCE" and "run on SOURCE at the chosen scales" for a config with a validation signal. Exits with
+    status 2 and one line on bad input, before any compute; on SIGINT or SIGTERM, saves checkpoints and
     partial tables and exits with 128 + the signal number, printing the
     command that resumes.
     """

@@ -22,7 +22,7 @@ import numpy as np
 from absl import app, flags
 
 import experiments
-from experiments.parsing import UsageError, parse_floats
+from experiments.parsing import RUNS, UsageError, parse_floats
 from nerf_toy_jax import ntk, rundir, viz
 from nerf_toy_jax.encodings import basic, gaussian, positional
 
@@ -32,7 +32,7 @@ flags.DEFINE_float("positional_scale", 6.0, "Positional frequencies 2^linspace(0
 flags.DEFINE_integer("mapping_size", 256, "Rows m of B.")
 flags.DEFINE_integer("seeds", 3, "Initialisations averaged.")
 flags.DEFINE_integer("width", 256, "Hidden units of the MLP.")
-flags.DEFINE_string("out", "runs/ntk", "Output folder (the committed one: --out=results/ntk).")
+flags.DEFINE_string("out", f"{RUNS}/ntk", "Output folder (the committed one: --out=results/ntk).")
 flags.DEFINE_bool("redraw", False, "Only redraw ntk.png and spectrum.md from ntk.json.")
 FLAGS = flags.FLAGS
 

@@ -17,9 +17,10 @@ import numpy as np
 from absl import app, flags
 
 import experiments
+from experiments.parsing import RUNS
 from nerf_toy_jax import evaluate, rundir, state, viz
 
-flags.DEFINE_string("run", "runs/run", "Run folder with checkpoints/.")
+flags.DEFINE_string("run", f"{RUNS}/run", "Run folder with checkpoints/.")
 flags.DEFINE_list("models", [], "Model indices (metrics.csv 'index'); default: one per (encoding, sigma, lr).")
 flags.DEFINE_float("scale", 4.0, "Render at this multiple of the training image's size.")
 FLAGS = flags.FLAGS

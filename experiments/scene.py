@@ -17,6 +17,7 @@ import sys
 from absl import app, flags
 
 import experiments
+from experiments.parsing import RUNS
 from nerf_toy_jax import scenes
 
 flags.DEFINE_integer("seed", 0, "The scene's seed (scene:primitives:SEED).")
@@ -29,7 +30,7 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     experiments.quiet_logs()
-    out = pathlib.Path(FLAGS.out or f"runs/scene_primitives_{FLAGS.seed}")
+    out = pathlib.Path(FLAGS.out or pathlib.Path(RUNS) / f"scene_primitives_{FLAGS.seed}")
     problem = (f"--seed must be >= 0, got {FLAGS.seed}" if FLAGS.seed < 0
                else f"--size must be at least 4, got {FLAGS.size}" if FLAGS.size < 4
                else f"{out} already holds a dataset (transforms_train.json): choose another --out"

@@ -234,6 +234,11 @@ def shown_metrics(recorded=None):
             if metric.shown and (present is None or metric.name in present)}
 
 
+def mean_cell(mean, std, count, digits):
+    """A table cell of a mean over ``count`` models: "mean ± std", the mean alone of one model."""
+    return f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if count > 1 else "")
+
+
 def markdown_table(rows):
     """The ``aggregate`` table as Markdown: a group's cells are the mean ± std over its (non-diverged) models,
     the mean alone where it has one; a "diverged" column (the count of each group) only where a model diverged."""
@@ -245,8 +250,7 @@ def markdown_table(rows):
              "|---|---|---|---|" + "---|" * len(headers)]
     for entry in table:
         sigma = "" if entry["scale"] is None else f"{entry['scale']:g}"
-        several = entry["models"] - entry["diverged"] > 1
-        cells = [f"{mean:.{metric.digits}f}" + (f" ± {std:.{metric.digits}f}" if several else "")
+        cells = [mean_cell(mean, std, entry["models"] - entry["diverged"], metric.digits)
                  for name, metric in shown.items() for mean, std in [entry[name]]]
         cells += [str(entry["diverged"] or "")] * flagged
         lines.append(f"| {entry['encoding']} | {sigma} | {entry['lr']:g} | {entry['models']} | "

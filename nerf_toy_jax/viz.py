@@ -152,7 +152,7 @@ def curves_png(path, history, groups, holdout):
                        for metric in rundir.shown_metrics(history).values())  # of both splits: no split named
         title = (f"{panel[0].title}: test solid, train dashed" if both
                  else f"{panel[0].split} {panel[0].title}" + (" (= train: memorize split)" if on_train else ""))
-        axis.set(title=title, xlabel="step", ylabel=f"{panel[0].split if not both else ''} {panel[0].title}".strip())
+        axis.set(title=title, xlabel="step", ylabel=panel[0].title if both else f"{panel[0].split} {panel[0].title}")
     for axis in axes:
         axis.grid(alpha=0.3)
     axes[1].legend(fontsize=8)
@@ -691,9 +691,7 @@ def _cell(values, digits=2):
     """Mean ± std of the finite ``values``; the mean alone of one, "-" of none."""
     values = np.asarray(values, np.float64)
     values = values[np.isfinite(values)]
-    if not len(values):
-        return "-"
-    return f"{values.mean():.{digits}f}" + (f" ± {values.std():.{digits}f}" if len(values) > 1 else "")
+    return rundir.mean_cell(values.mean(), values.std(), len(values), digits) if len(values) else "-"
 
 
 def write_arms_figures(out):

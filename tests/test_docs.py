@@ -13,7 +13,8 @@ from nerf_toy_jax import doctables
 ROOT = pathlib.Path(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-DOCUMENTS = {"README.md": 2, "docs/results.md": 10, "docs/performance.md": 2, "docs/robustness.md": 1}  # and their least table blocks
+# documents with tables, and the least number of table blocks of each
+DOCUMENTS = {"README.md": 2, "docs/results.md": 10, "docs/performance.md": 2, "docs/robustness.md": 1}
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)

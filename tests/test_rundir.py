@@ -61,7 +61,8 @@ def test_a_table_of_single_models_shows_means_alone_and_no_diverged_column_when_
     rows = [{"label": label, "encoding": "none", "sigma": None, "lr": 1e-3, "diverged": False, "train_psnr": value,
              "test_psnr": value, "test_ssim": 0.5} for label, value in (("a", 20.0), ("b", 21.0))]
     assert rundir.markdown_table(rows).splitlines() == [
-        "| encoding | scale | lr | models | train PSNR (dB) | test PSNR (dB) | test SSIM |", "|---|---|---|---|---|---|---|",
+        "| encoding | scale | lr | models | train PSNR (dB) | test PSNR (dB) | test SSIM |",
+        "|---|---|---|---|---|---|---|",
         "| none |  | 0.001 | 1 | 21.00 | 21.00 | 0.5000 |", "| none |  | 0.001 | 1 | 20.00 | 20.00 | 0.5000 |"]
     rows.append({**rows[0], "diverged": True, "test_psnr": float("nan")})  # a's second seed: a's mean is its first
     lines = rundir.markdown_table(rows).splitlines()
