@@ -26,7 +26,8 @@ from nerf_toy_jax import doctables, rundir, speed, viz
 
 flags.DEFINE_list("runs", [], "Result folders; default: every folder under --root holding a record.")
 flags.DEFINE_string("root", "results", "Where to look for result folders when --runs is empty.")
-flags.DEFINE_list("documents", ["README.md", "docs/results.md", "docs/performance.md", "docs/robustness.md"],
+flags.DEFINE_list("documents", ["README.md", "docs/results.md", "docs/performance.md", "docs/robustness.md",
+                                 "docs/testing.md"],
                   "Markdown files whose table blocks are rewritten from the result files "
                   "they name, when --runs is empty.")
 flags.DEFINE_list("resolution", ["reproduce_32", "reproduce_64", "reproduce_128", "reproduce_256",

@@ -15,7 +15,7 @@ from absl import app, flags
 
 import experiments
 from experiments import common
-from nerf_toy_jax import rundir
+from nerf_toy_jax import parallel, rundir
 
 flags.adopt_module_key_flags(common)  # --help lists the program's flags, defined in common
 
@@ -33,7 +33,8 @@ def main(argv):
             flag = "  DIVERGED" if row["diverged"] else ""
             print(f"{row['label']:<22} {row['seed']:>4} "
                   + " ".join(f"{row[name]:>11.{m.digits}f}" for name, m in shown.items()) + flag)
-    print(f"\nresults in {out}: {', '.join(written(out))}")
+    if parallel.is_primary():  # the other processes write nothing
+        print(f"\nresults in {out}: {', '.join(written(out))}")
 
 
 def written(out):

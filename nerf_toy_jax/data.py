@@ -106,8 +106,9 @@ def load_image(source=None, *, size=None, center_crop=False, max_pixels=None, ti
       max_pixels: if given and ``size`` is not, refuse images with more pixels.
       timeout: seconds to wait for a URL to answer.
 
-    Warns (UserWarning) when ``size`` or ``center_crop`` crops a non-square image, and when ``size`` is larger
-    than the image's central square.
+    Warns (UserWarning) when ``size`` or ``center_crop`` crops a non-square image given as ``source`` (the
+    default image's crop is documented, not warned about), and when ``size`` is larger than the image's
+    central square.
 
     Returns:
       float32 [H, W, C] in [0, 1]. 8-bit images are divided by 255 and 16-bit
@@ -139,7 +140,7 @@ def load_image(source=None, *, size=None, center_crop=False, max_pixels=None, ti
     if size is not None and size < 1:
         raise ValueError(f"size must be a positive number of pixels, got {size}")
     side = min(pixels.shape[:2])
-    if (size is not None or center_crop) and pixels.shape[0] != pixels.shape[1]:
+    if source is not None and (size is not None or center_crop) and pixels.shape[0] != pixels.shape[1]:
         warnings.warn(f"the {pixels.shape[1]} x {pixels.shape[0]} image {_describe(source)} is not square: its "
                       f"central {side} x {side} square is kept", stacklevel=2)
     if size is not None:

@@ -1,10 +1,13 @@
-"""Helpers shared by the tests: the programs run in a subprocess, and a local HTTP server of images."""
+"""Helpers shared by the tests: the programs run in a subprocess, a local HTTP server of images, and one XLA
+compilation cache for the session."""
 
 import http.server
 import io
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -15,6 +18,19 @@ from PIL import Image
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_CONFIG = os.path.join("tests", "tiny_config.py")
 RGB8 = np.random.default_rng(0).integers(0, 256, (12, 10, 3), dtype=np.uint8)  # served as /rgb.png
+
+# Many tests start programs that compile the same small programs (the tiny config's stacks); JAX's persistent
+# cache hands each later process the executable XLA compiled the first time. Set before anything imports JAX
+# and inherited by the programs' processes; a cache the user set is used and kept.
+CACHE = None if "JAX_COMPILATION_CACHE_DIR" in os.environ else tempfile.mkdtemp(prefix="nerf-toy-jax-xla-")
+if CACHE:
+    os.environ.update(JAX_COMPILATION_CACHE_DIR=CACHE, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+                      JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
+
+
+def pytest_unconfigure(config):
+    if CACHE:
+        shutil.rmtree(CACHE, ignore_errors=True)
 
 
 def run(program, *args, timeout=300, **kwargs):

@@ -82,7 +82,7 @@ def test_center_crop_and_resize():
     np.testing.assert_allclose(data.load_image(encode(flat), size=16), 77 / 255, atol=1e-5)
 
 
-def test_cropping_a_non_square_image_is_said_and_a_square_one_is_not():
+def test_cropping_a_non_square_image_is_said_and_a_square_one_or_the_default_is_not():
     for options in ({"center_crop": True}, {"size": 5}):
         with pytest.warns(UserWarning, match=r"the 10 x 12 image bytes is not square: its central 10 x 10 square "
                                              r"is kept"):
@@ -92,6 +92,7 @@ def test_cropping_a_non_square_image_is_said_and_a_square_one_is_not():
         warnings.simplefilter("error")
         assert data.load_image(encode(square), size=4).shape == (4, 4, 3)
         assert data.load_image(encode(RGB8)).shape == (12, 10, 3)  # kept whole: nothing cropped
+        assert data.load_image(size=4).shape == (4, 4, 3)  # the default 512 x 600 image: its crop is documented
 
 
 def test_bad_sources_raise_clear_errors(tmp_path):
