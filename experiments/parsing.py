@@ -2,6 +2,8 @@
 
 import pathlib
 
+from nerf_toy_jax import experiment
+
 
 RUNS = "runs"  # users' runs (ignored by git); committed results are written with --out=results/NAME
 
@@ -43,25 +45,9 @@ def parse_lr_overrides(values):
     return overrides
 
 
-def refuse_changed(out, saved, current, names, what, hint):
-    """Raises UsageError naming the first of ``names`` whose value in ``saved`` differs from ``current``."""
-    changed = sorted(name for name in names if saved.get(name) != current.get(name))
-    if changed:
-        name = changed[0]
-        raise UsageError(f"{out} holds {what}: --{name} was {saved.get(name)!r}, now {current.get(name)!r}; {hint}")
-
-
 def output_folder(out, name, resume, overwrite, record):
-    """The output folder (``out``, or runs/``name``), checked against --resume and --overwrite: resuming
-    needs the ``record`` file there; otherwise the folder must be empty unless overwriting. Writes nothing."""
+    """The output folder (``out``, or runs/``name``), checked against --resume and --overwrite
+    (``experiment.check_workdir``). Writes nothing."""
     out = pathlib.Path(out or pathlib.Path(RUNS) / name)
-    if resume and overwrite:
-        raise UsageError("--resume and --overwrite exclude each other")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"output folder {out} exists and is not a folder")
-    if resume and not (out / record).is_file():
-        raise UsageError(f"nothing to resume: {out} holds no run (no {record})")
-    if not resume and out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise UsageError(f"output folder {out} already holds files: pass --overwrite to replace them, --resume to "
-                         "continue the run, or choose another --out/--name")
+    experiment.check_workdir(out, resume, overwrite, record)
     return out

@@ -29,8 +29,9 @@ import zlib
 from absl import app, flags
 
 import experiments
-from experiments.parsing import UsageError, output_folder, parse_floats, parse_seeds, refuse_changed
-from nerf_toy_jax import data, datasets, encodings, evaluate, protocol, rundir, specs as specs_lib, state, tiles, train, viz
+from experiments.parsing import UsageError, output_folder, parse_floats, parse_seeds
+from nerf_toy_jax import (data, datasets, encodings, evaluate, experiment, protocol, rundir, specs as specs_lib, state,
+                          tiles, train, viz)
 
 flags.DEFINE_integer("size", 64, "Image side in pixels (the paper: 512). Train and test grids are size / 2.")
 flags.DEFINE_integer("steps", protocol.STEPS, "Training steps of every model.")
@@ -97,7 +98,7 @@ def checked_flags():
         datasets.natural_path("astronaut")  # scikit-image is there
     out = output_folder(FLAGS.out, FLAGS.name, FLAGS.resume, FLAGS.overwrite, "reproduce.json")
     if FLAGS.resume:
-        refuse_changed(out, rundir.load_json(out / "reproduce.json")["settings"], settings(), TRAINING,
+        experiment.refuse_changed(out, rundir.load_json(out / "reproduce.json")["settings"], settings(), TRAINING,
                        "models trained otherwise", "resume with the same --size, --steps and --eval_every")
     return out, seeds, sigmas, scales, lrs
 

@@ -23,8 +23,8 @@ flags.adopt_module_key_flags(common)  # --help lists the program's flags, define
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    out, parts = common.main_run()
-    for label, rows in parts:
+    run = common.main_run()
+    for label, rows in run.parts:
         shown = rundir.shown_metrics(rows)
         print("" if label is None else f"\n{label}:")
         print(f"{'model':<22} {'seed':>4} " + " ".join(f"{f'{m.split} {m.title.split()[0]}':>11}"
@@ -34,7 +34,7 @@ def main(argv):
             print(f"{row['label']:<22} {row['seed']:>4} "
                   + " ".join(f"{row[name]:>11.{m.digits}f}" for name, m in shown.items()) + flag)
     if parallel.is_primary():  # the other processes write nothing
-        print(f"\nresults in {out}: {', '.join(written(out))}")
+        print(f"\nresults in {run.workdir}: {', '.join(written(run.workdir))}")
 
 
 def written(out):

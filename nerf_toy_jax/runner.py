@@ -1,6 +1,6 @@
 """One run from specs to a finished run folder: train, checkpoint, record, draw, with progress and signals.
 
-``experiments/common.py`` turns a config into specs, a split and a
+``experiment.run_experiment`` turns a config into specs, a split and a
 ``TrainConfig`` (checking them), and calls ``run`` once per arm.
 """
 

@@ -65,7 +65,7 @@ def loss_function(model, batch_stats, features, targets, remat=False, render=Non
         variables = {"params": params, "batch_stats": batch_stats}
         if render is None:
             prediction, updates = model.apply(variables, features, train=True, mutable=["batch_stats"])
-        else:  # no BatchNorm (experiments/common.py refuses it): the samples of a ray are not a batch
+        else:  # no BatchNorm (experiment.load_splits refuses it): the samples of a ray are not a batch
             prediction, updates = render(lambda points: model.apply(variables, model.inputs(points, matrix),
                                                                     train=True), features, key)[0], {}
         return jnp.mean(jnp.square(prediction - targets)), updates.get("batch_stats", {})

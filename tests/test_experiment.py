@@ -1,29 +1,36 @@
-"""The run program in-process on the tiny config: flags and config to a complete run folder, whose metrics are
-those of the library's trainer on the same specs."""
+"""``experiment.run_experiment`` in-process on the tiny config, no flags: a config to a complete run folder, whose
+metrics are those of the library's trainer on the same specs; bad input refused before anything is written."""
 
 import json
-import os
 
 import numpy as np
 import pytest
-from absl import flags
 
-from conftest import ROOT, TINY_CONFIG
-from experiments import common
-from nerf_toy_jax import data, rundir, signals, specs as specs_lib, state, train
+import tiny_config
+from nerf_toy_jax import data, experiment, rundir, signals, specs as specs_lib, state, train
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("in_process") / "tiny"
-    flags.FLAGS.unparse_flags()
-    flags.FLAGS(["run.py", f"--config={os.path.join(ROOT, TINY_CONFIG)}", f"--out={out}"])
-    try:
-        folder, parts = common.main_run()
-    finally:
-        flags.FLAGS.unparse_flags()
-    assert [label for label, _ in parts] == [None]  # a plain run: one unlabelled block
-    return folder, [rows for _, rows in parts]
+    run = experiment.run_experiment(tiny_config.get_config(), str(out), command="tiny")
+    assert run.workdir == out and run.stopped_by is None
+    assert [label for label, _ in run.parts] == [None]  # a plain run: one unlabelled block
+    return out, [rows for _, rows in run.parts]
+
+
+def test_bad_input_is_one_line_before_anything_is_written(tmp_path):
+    config = tiny_config.get_config()
+    config.encodings = "none,fourier"
+    with pytest.raises(experiment.BadInput, match=r"^unknown encoding\(s\) fourier: choose from none, "):
+        experiment.run_experiment(config, tmp_path / "bad")
+    config = tiny_config.get_config()
+    config.train.batch_size = 16 * 16 + 1  # the memorize split trains on all 256 pixels
+    with pytest.raises(experiment.BadInput, match="exceeds the 256 training pixels"):
+        experiment.run_experiment(config, tmp_path / "bad")
+    with pytest.raises(experiment.BadInput, match="exclude each other"):
+        experiment.run_experiment(tiny_config.get_config(), tmp_path / "bad", resume=True, overwrite=True)
+    assert not (tmp_path / "bad").exists()
 
 
 def test_the_program_writes_a_run_folder_of_its_config(tiny_run):
@@ -33,6 +40,7 @@ def test_the_program_writes_a_run_folder_of_its_config(tiny_run):
         assert (out / name).is_file(), name
     record = json.loads((out / "config.json").read_text())
     assert record["config"]["encodings"] == "none,gaussian" and record["config"]["train"]["steps"] == 4
+    assert record["command"] == "tiny" and record["checkpoint_every"] == experiment.CHECKPOINT_EVERY
     assert [(row["label"], row["seed"]) for row in rows] == [(label, seed) for label in ("none", "gaussian s=4",
                                                                                          "gaussian s=8")
                                                              for seed in (0, 1)]
@@ -55,15 +63,12 @@ def test_its_metrics_are_the_trainers(tiny_run):
 
 @pytest.mark.slow  # 9 small stacks compiled and trained
 def test_a_set_of_signals_trains_in_one_stack_per_encoding_as_each_signal_alone(tmp_path):
-    """``--image=faces:3``: every model of the tiny config on each of 3 faces, one stack per encoding shape;
+    """``config.image = "faces:3"``: every model of the tiny config on each of 3 faces, one stack per encoding shape;
     each face's rows equal the trainer's on that face alone, and signals.md gives each face's mean."""
-    flags.FLAGS.unparse_flags()
-    flags.FLAGS(["run.py", f"--config={os.path.join(ROOT, TINY_CONFIG)}", "--image=faces:3",
-                 f"--out={tmp_path / 'faces'}"])
-    try:
-        out, [(_, rows)] = common.main_run()
-    finally:
-        flags.FLAGS.unparse_flags()
+    config = tiny_config.get_config()
+    config.image = "faces:3"
+    run = experiment.run_experiment(config, tmp_path / "faces")
+    out, [(_, rows)] = run.workdir, run.parts
     assert len(rows) == 18 and {row["signal"] for row in rows} == {"faces/000", "faces/001", "faces/002"}
     assert "18 models on 3 signals in 2 stacks" in (out / "metrics.md").read_text()
     record = rundir.load_record(out)
