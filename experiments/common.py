@@ -41,8 +41,8 @@ flags.DEFINE_string("out", None, "Output folder. Default: runs/<name> (ignored b
                     "written with --out=results/NAME).")
 flags.DEFINE_bool("overwrite", False, "Replace an existing run in the output folder.")
 flags.DEFINE_bool("resume", False, "Continue the interrupted run in the output folder from its checkpoints.")
-flags.DEFINE_integer("checkpoint_every", experiment.CHECKPOINT_EVERY, "Steps between checkpoints of every stack, rounded up to a multiple "
-                     "of eval_every when not given.")
+flags.DEFINE_integer("checkpoint_every", experiment.CHECKPOINT_EVERY, "Steps between checkpoints of every stack, "
+                     "rounded up to a multiple of eval_every when not given.")
 flags.DEFINE_bool("tensorboard", False, "Also log every metric of every model to <out>/tensorboard/ at each "
                   "evaluation (needs the tensorboard extra: pip install -e '.[tensorboard]').")
 flags.DEFINE_integer("max_pixels", data.MAX_PIXELS, "Refuse larger images unless config.size resizes them.")

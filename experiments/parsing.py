@@ -1,4 +1,5 @@
-"""Checks shared by the experiment programs: list-valued flags, the output folder; errors are ``UsageError``."""
+"""Checks shared by the experiment programs: list-valued flags (errors are ``UsageError``), the output folder
+(``experiment.check_workdir``'s ValueError)."""
 
 import pathlib
 

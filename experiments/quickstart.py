@@ -44,10 +44,10 @@ FLAGS = flags.FLAGS
 def run_command(config, steps, destination):
     """The command a user types to try ``config`` (a path) for ``steps`` steps, as a list of arguments, its
     last one ``--name=quick_NAME`` or, with ``destination`` (a folder), ``--out=DESTINATION/quick_NAME``."""
-    name = pathlib.Path(config).stem
-    return (["python", "-m", "experiments.run"] + ([] if name == "default" else [f"--config={config}"])
-            + [f"--steps={steps}", "--config.seeds=1",
-               f"--name=quick_{name}" if destination is None else f"--out={pathlib.Path(destination, 'quick_' + name)}"])
+    name = "quick_" + pathlib.Path(config).stem
+    where = f"--name={name}" if destination is None else f"--out={pathlib.Path(destination, name)}"
+    return (["python", "-m", "experiments.run"] + ([] if name == "quick_default" else [f"--config={config}"])
+            + [f"--steps={steps}", "--config.seeds=1", where])
 
 
 def timed(args):

@@ -317,8 +317,9 @@ def run_experiment(config, workdir, **options):
             rundir.clear_run(folder)
     print(f"{'resuming' if options.resume else 'writing'} {workdir}")
     if config.arms and parallel.is_primary() and not options.resume:
+        arms = [name for name, _ in config.arms]
         rundir.write_json(workdir / "arms.json", {"format": rundir.FORMAT, "command": options.command,
-                                                  "config": config.to_dict(), "arms": [name for name, _ in config.arms]})
+                                                  "config": config.to_dict(), "arms": arms})
     all_rows, labels = [], []
     with runner.stop_on_signals() as received:
         for index, run in enumerate(runs):
