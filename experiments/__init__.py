@@ -7,10 +7,10 @@ import warnings
 
 from absl import flags, logging
 
-# Scatter-adds (the hash grid's gradient) are nondeterministic on GPU unless XLA is told otherwise; the
-# programs promise that --resume ends bit for bit where an uninterrupted run ends. Set before JAX starts.
-if "xla_gpu_deterministic_ops" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_gpu_deterministic_ops=true".strip()
+from nerf_toy_jax import parallel
+
+# The programs promise that --resume ends bit for bit where an uninterrupted run ends, on GPU too.
+parallel.enable_determinism()
 
 
 def _one_line(message, category, filename, lineno, line=None):

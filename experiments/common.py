@@ -108,7 +108,8 @@ def main_run():
         sys.exit(2)
     if run.stopped_by is not None:
         arguments = [arg for arg in sys.argv[1:] if arg not in ("--resume", "--overwrite")]
-        print(f"\ninterrupted: checkpoints and the tables of the {len(run.parts[-1][1])} models trained so far are "
+        trained = len(run.trained()[-1].rows)
+        print(f"\ninterrupted: checkpoints and the tables of the {trained} models trained so far are "
               f"in {run.stopped_in}\nresume with: python -m experiments.run {shlex.join(arguments)} --resume")
         sys.exit(128 + run.stopped_by)
     return run

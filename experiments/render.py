@@ -18,7 +18,7 @@ from absl import app, flags
 
 import experiments
 from experiments.parsing import RUNS
-from nerf_toy_jax import evaluate, rundir, state, viz
+from nerf_toy_jax import evaluate, rundir, state, tables, viz
 
 flags.DEFINE_string("run", f"{RUNS}/run", "Run folder with checkpoints/.")
 flags.DEFINE_list("models", [], "Model indices (metrics.csv 'index'); default: one per (encoding, sigma, lr).")
@@ -40,7 +40,7 @@ def main(argv):
         if record.get("kind", "image") != "image":
             raise ValueError(f"{run} fitted a {record['kind']}: render draws images at a finer resolution")
         rows = rundir.load_rows(run / "metrics.json")
-        indices = [int(i) for i in FLAGS.models] or list(rundir.representatives(rows).values())
+        indices = [int(i) for i in FLAGS.models] or list(tables.representatives(rows).values())
         bad = [i for i in indices if not 0 <= i < len(rows)]
         if bad:
             raise ValueError(f"no model {bad[0]} in {run}: indices run from 0 to {len(rows) - 1}")

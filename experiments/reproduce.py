@@ -30,8 +30,7 @@ from absl import app, flags
 
 import experiments
 from experiments.parsing import UsageError, output_folder, parse_floats, parse_seeds
-from nerf_toy_jax import (data, datasets, encodings, evaluate, experiment, protocol, rundir, specs as specs_lib, state,
-                          tiles, train, viz)
+from nerf_toy_jax import data, datasets, encodings, evaluate, experiment, protocol, rundir, state, tiles, train, viz
 
 flags.DEFINE_integer("size", 64, "Image side in pixels (the paper: 512). Train and test grids are size / 2.")
 flags.DEFINE_integer("steps", protocol.STEPS, "Training steps of every model.")
@@ -131,12 +130,8 @@ def train_image(out, phase, set_name, part, name, specs, config):
     if missing:
         by_index = {t: (data.make_split(piece, "holdout"), origin) for t, piece, origin in pieces}
         missing_specs = [spec for spec, _ in missing]
-        stacks = train.train_sweep(missing_specs, [by_index[t][0] for _, t in missing], config)
-        # the stacks hold the models grouped by shape: the model at position j is missing[order[j]]
-        dim = by_index[missing[0][1]][0].dim
-        order = [i for group in specs_lib.group_specs(missing_specs, config.max_stack, dim) for i in group]
-        tile_of = [missing[i][1] for i in order]
-        for t, row in zip(tile_of, rundir.model_rows(stacks)):
+        sweep = train.train_sweep(missing_specs, [by_index[t][0] for _, t in missing], config)
+        for (_, t), row in zip(missing, sweep.rows()):
             extra = {} if t is None else {"tile": t, "origin": by_index[t][1], "tile_size": FLAGS.tile,
                                           "image_size": FLAGS.size}
             row = {**row, "set": set_name, "part": part, "image": name, **extra}
@@ -145,9 +140,9 @@ def train_image(out, phase, set_name, part, name, specs, config):
             first, first_tile = pieces[0][1], pieces[0][0]
             rundir.write_png(out / "images" / f"{set_name}-{name}.png", first)
             first_seed = min(spec.seed for spec in specs)
-            for t, (spec, stack, k) in zip(tile_of, rundir.ordered(stacks)):
+            for index, (spec, t) in enumerate(missing):
                 if spec.seed == first_seed and t == first_tile:
-                    variables, matrix = stack.model_variables(k)
+                    _, variables, matrix = sweep.model(index)
                     side = first.shape[0]
                     prediction = evaluate.render(config, first.shape[-1], spec, variables, matrix, side, side)
                     rundir.write_png(out / "reconstructions" / f"{set_name}-{name}-{spec.name}.png", prediction)

@@ -15,7 +15,7 @@ from absl import app, flags
 
 import experiments
 from experiments import common
-from nerf_toy_jax import parallel, rundir
+from nerf_toy_jax import parallel, tables
 
 flags.adopt_module_key_flags(common)  # --help lists the program's flags, defined in common
 
@@ -24,9 +24,10 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     run = common.main_run()
-    for label, rows in run.parts:
-        shown = rundir.shown_metrics(rows)
-        print("" if label is None else f"\n{label}:")
+    for part in run.trained():
+        rows = part.rows
+        shown = tables.shown_metrics(rows)
+        print("" if part.label is None else f"\n{part.label}:")
         print(f"{'model':<22} {'seed':>4} " + " ".join(f"{f'{m.split} {m.title.split()[0]}':>11}"
                                                       for m in shown.values()))
         for row in rows:

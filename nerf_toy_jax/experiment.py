@@ -1,10 +1,11 @@
 """A config in, a run folder out: the experiment that ``python -m experiments.run`` runs, callable from Python.
 
     from experiments.configs import default
-    from nerf_toy_jax import experiment
+    import nerf_toy_jax
 
-    run = experiment.run_experiment(default.get_config(), "runs/notebook")
-    run.parts  # [(label, rows)]: label None for a plain run, "arm NAME", or the validation sweep and the run
+    run = nerf_toy_jax.run_experiment(default.get_config(), "runs/notebook")
+    run.rows  # one dict per model: its spec and final metrics
+    nerf_toy_jax.load_run("runs/notebook").history()["test_psnr"]  # [models, evaluations]
 
 An experiment is a config (``experiments/configs/*.py``, ml_collections): its
 arms (sub-runs whose fields replace the config's), or a validation sweep whose
@@ -21,7 +22,9 @@ import dataclasses
 import json
 import pathlib
 
+import numpy as np
 from ml_collections import config_dict
+from PIL import Image
 
 from nerf_toy_jax import cost, data, encodings, parallel, protocol, rundir, runner, signals, specs as specs_lib, state
 
@@ -67,12 +70,108 @@ class Options:
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-    """What ``run_experiment`` did: the folder, each part's rows, and the signal that stopped it, if one did."""
+    """A run folder and what it holds (``run_experiment`` returns one, ``load_run`` reads one back).
+
+    The files and array keys are listed in docs/programs.md ("A run folder").
+
+    Attributes:
+      workdir: the folder.
+      record: its config.json (arms.json for a config with arms): "config" the resolved config, "command", "kind",
+        "image_shape", "specs" (one per model, stack after stack), "environment".
+      rows: one dict per model of metrics.json, stack after stack (``tables.COLUMNS``; the kind's metrics at
+        the last step); [] for a config with arms.
+      label: what it is in an experiment: None for a plain run, "arm NAME", "validation sweep on SRC", or
+        "run on SRC at the chosen scales".
+      parts: the runs inside it: one per arm, or a validated run's validation sweep.
+      stopped_by: SIGINT or SIGTERM's number where ``run_experiment`` was interrupted (checkpoints and the
+        tables of the models trained so far are saved; ``resume=True`` continues), else None.
+      stopped_in: the folder of the run it interrupted.
+    """
 
     workdir: pathlib.Path
-    parts: list  # [(label, rows)] of the runs trained, in order
-    stopped_by: int = None  # SIGINT or SIGTERM's number when interrupted: checkpoints and partial tables are saved
-    stopped_in: pathlib.Path = None  # the folder of the run it interrupted
+    record: dict
+    rows: list
+    label: str = None
+    parts: tuple = ()
+    stopped_by: int = None
+    stopped_in: pathlib.Path = None
+
+    @property
+    def config(self):
+        """The resolved config (``ml_collections.ConfigDict``)."""
+        return config_dict.ConfigDict(self.record["config"])
+
+    @property
+    def kind(self):
+        """The kind of signal (``signals.KINDS``); a config with arms: None."""
+        return None if self.parts and not self.rows else self.record.get("kind", "image")
+
+    def trained(self):
+        """[Run] of every run that was trained, in the order it was: the arms, or the validation sweep and the
+        validated run, or this run alone."""
+        return list(self.parts) + ([self] if self.rows or not self.parts else [])
+
+    def history(self):
+        """history.npz: "labels" [M], "eval_steps" [E], "loss" [M, steps], every metric [M, E], "diverged" [M],
+        "diverged_step" [M] (models as in ``rows``)."""
+        return rundir.load_history(self.workdir)
+
+    def frames(self):
+        """frames.npz: "frames" uint8 [P, G, h, w, C] of the models "models" [P] at the steps "frame_steps" [G]."""
+        return rundir.load_frames(self.workdir)
+
+    def predictions(self):
+        """{model index: float32 [*S, C] in [0, 1]}: the final prediction of each drawn model (one per
+        ``tables.group_rows`` group) over the whole signal, as stored (8 bits for images, videos, shapes and
+        views; float32 for curves); {} for a run without pictures."""
+        path = self.workdir / "predictions.npz"
+        if path.is_file():
+            with np.load(path) as archive:
+                values = signals.get(self.kind).loaded(archive["values"])
+                return dict(zip(archive["models"].tolist(), values))
+        pictures = sorted((self.workdir / "reconstructions").glob("model_*.png"))
+        return {int(path.stem.split("_")[1]): _png_values(path) for path in pictures}
+
+    def model(self, index):
+        """(spec, variables, matrix or None) of model ``index`` (a row's "index"), from its checkpoint."""
+        return rundir.load_checkpoint(self.workdir, index)
+
+
+def _png_values(path):
+    """An 8-bit PNG as float32 [H, W, C] in [0, 1]."""
+    values = np.asarray(Image.open(path), np.float32) / 255.0
+    return values[..., None] if values.ndim == 2 else values
+
+
+def part_labels(config):
+    """The labels of the runs of ``config``, in training order (``Run.label``)."""
+    if config.arms:
+        return [f"arm {name}" for name, _ in config.arms]
+    if config.validation:
+        return [f"validation sweep on {config.validation}",
+                f"run on {config.image or 'the default image'} at the chosen scales"]
+    return [None]
+
+
+def load_run(workdir):
+    """The ``Run`` of a run folder that ``run_experiment`` (or ``python -m experiments.run``) wrote, with its
+    arms or validation sweep as its parts."""
+    workdir = pathlib.Path(workdir)
+    if (workdir / "arms.json").is_file():
+        record = rundir.load_json(workdir / "arms.json")
+        labels = part_labels(config_dict.ConfigDict(record["config"]))
+        parts = [dataclasses.replace(load_run(workdir / name), label=label)
+                 for name, label in zip(record["arms"], labels) if (workdir / name / "config.json").is_file()]
+        return Run(workdir, record, [], parts=tuple(parts))
+    if not (workdir / "config.json").is_file():
+        raise ValueError(f"{workdir} holds no run (no config.json or arms.json)")
+    record = rundir.load_record(workdir)
+    rows = rundir.load_rows(workdir / "metrics.json") if (workdir / "metrics.json").is_file() else []
+    if "validation" not in record:
+        return Run(workdir, record, rows)
+    sweep, label = part_labels(config_dict.ConfigDict(record["config"]))
+    part = dataclasses.replace(load_run(workdir / record["validation"]["folder"]), label=sweep)
+    return Run(workdir, record, rows, label=label, parts=(part,))
 
 
 def refuse_changed(out, saved, current, names, what, hint):
@@ -151,23 +250,18 @@ def load_splits(config, options):
     if config.split not in data.SPLITS:
         raise ValueError(f"config.split must be one of {', '.join(data.SPLITS)}, got {config.split!r}")
     try:
-        images = signals.load_set(config.image, config.size or None, max_pixels=options.max_pixels,
-                                  timeout=options.url_timeout)
-        if images is not None:
-            return [(name, signals.make_split("image", values, config.split)) for name, values in images]
-        kind, values = signals.load(config.image, config.size or None, max_pixels=options.max_pixels,
-                                    timeout=options.url_timeout)
-        split = signals.make_split(kind, values, config.split, config.render.to_dict())
+        loaded = signals.load_signals(config.image, config.size or None, config.split, config.render.to_dict(),
+                                      max_pixels=options.max_pixels, timeout=options.url_timeout)
     except FileNotFoundError:
         raise ValueError(f"image file not found: {config.image}") from None
     except IsADirectoryError:
         raise ValueError(f"config.image is a folder, not an image file: {config.image}") from None
     except OSError as error:
         raise ValueError(str(error)) from None
-    if split.render is not None and config.train.batchnorm:
+    if loaded[0][1].render is not None and config.train.batchnorm:
         raise ValueError(f"views of a scene ({config.image}) train without BatchNorm: the samples along a ray are "
                          "not a batch; set --config.train.batchnorm=False")
-    return [(None, split)]
+    return loaded
 
 
 def every(value, default, eval_every, name):
@@ -297,8 +391,9 @@ def run_experiment(config, workdir, **options):
       **options: the fields of ``Options``.
 
     Returns:
-      a ``Run``. On SIGINT or SIGTERM, checkpoints and the tables of the models trained so far are saved and the
-      ``Run`` says which signal stopped which part; ``resume=True`` continues it.
+      the ``Run`` of ``workdir`` (its arms or validation sweep as its parts; ``Run.trained`` lists them in
+      training order). On SIGINT or SIGTERM, checkpoints and the tables of the models trained so far are saved
+      and the ``Run`` says which signal stopped which part; ``resume=True`` continues it.
 
     Raises:
       BadInput: a bad field, input or option, before any compute and before anything is written (for a
@@ -316,40 +411,42 @@ def run_experiment(config, workdir, **options):
         for folder in dict.fromkeys([workdir] + [run.out for run in runs]):
             rundir.clear_run(folder)
     print(f"{'resuming' if options.resume else 'writing'} {workdir}")
+    arms_record = {"format": rundir.FORMAT, "command": options.command, "config": config.to_dict(),
+                   "arms": [name for name, _ in config.arms]}
     if config.arms and parallel.is_primary() and not options.resume:
-        arms = [name for name, _ in config.arms]
-        rundir.write_json(workdir / "arms.json", {"format": rundir.FORMAT, "command": options.command,
-                                                  "config": config.to_dict(), "arms": arms})
-    all_rows, labels = [], []
+        rundir.write_json(workdir / "arms.json", arms_record)
+    labels = part_labels(config)
+    done = []  # the Run of each plan trained so far
     with runner.stop_on_signals() as received:
         for index, run in enumerate(runs):
             if run.validated_by is not None:
                 try:
-                    run = chosen_plan(run, all_rows[run.validated_by], options)
+                    run = chosen_plan(run, done[run.validated_by].rows, options)
                 except ValueError as error:
                     raise BadInput(str(error)) from None
                 print("scales chosen on the validation signal: "
                       + ", ".join(f"{name} {value:g}" for name, value in run.scales_chosen.items()))
-            if config.arms:
-                labels.append(f"arm {run.out.name}")
-            elif config.validation:
-                labels.append(f"validation sweep on {config.validation}" if index == 0 else
-                              f"run on {config.image or 'the default image'} at the chosen scales")
-            else:
-                labels.append(None)
             if len(runs) > 1:
-                print(f"{labels[-1]} ({index + 1}/{len(runs)}): {run.out}")
+                print(f"{labels[index]} ({index + 1}/{len(runs)}): {run.out}")
             resume = options.resume and (run.out / "config.json").is_file()
+            run_record = record(run, options.command)
             rows, finished = runner.run(
                 run.out, run.specs, run.split, run.train_config, signal_names=run.signal_names,
                 gif_every=run.gif_every, pictures=run.config.pictures, model_gifs=run.config.model_gifs,
-                record=record(run, options.command), resume=resume, checkpoint_every=run.checkpoint_every,
+                record=run_record, resume=resume, checkpoint_every=run.checkpoint_every,
                 stop=received, tensorboard=options.tensorboard)
-            all_rows.append(rows)
+            done.append(Run(run.out, run_record, rows, label=labels[index]))
             if not finished:
-                return Run(workdir, list(zip(labels, all_rows)), stopped_by=received[0], stopped_in=run.out)
-    if config.arms and parallel.is_primary():
-        from nerf_toy_jax import viz
+                break
+    stopped = {} if finished else {"stopped_by": received[0], "stopped_in": done[-1].workdir}
+    if config.arms:
+        if finished and parallel.is_primary():
+            from nerf_toy_jax import viz
 
-        viz.write_arms_figures(workdir)
-    return Run(workdir, list(zip(labels, all_rows)))
+            viz.write_arms_figures(workdir)
+        return Run(workdir, arms_record, [], parts=tuple(done), **stopped)
+    if config.validation and len(done) == 2:
+        return dataclasses.replace(done[1], parts=(done[0],), **stopped)
+    if config.validation:  # stopped in the validation sweep
+        return Run(workdir, {"config": config.to_dict()}, [], label=labels[1], parts=(done[0],), **stopped)
+    return dataclasses.replace(done[0], **stopped)

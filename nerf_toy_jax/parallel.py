@@ -9,6 +9,9 @@ the models on its own devices, results are gathered to every process
 (``to_host``) and only process 0 writes files (``is_primary``).
 """
 
+import os
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -144,3 +147,22 @@ def barrier(name):
     """Waits until every process has reached ``barrier(name)``; nothing with one process."""
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices(name)
+
+
+DETERMINISTIC_FLAG = "--xla_gpu_deterministic_ops=true"
+
+
+def enable_determinism():
+    """Makes XLA's scatter-adds on GPU (the hash grid's gradient) deterministic, as the programs do, so that two
+    runs of one config, or a resumed run and an uninterrupted one, end bit for bit alike: adds the flag
+    ``DETERMINISTIC_FLAG`` to ``XLA_FLAGS``. XLA reads it when JAX starts its backend, so call it before the first
+    computation (first in a notebook); called later, it warns that this process keeps XLA's defaults."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_gpu_deterministic_ops" in flags:
+        return
+    os.environ["XLA_FLAGS"] = f"{flags} {DETERMINISTIC_FLAG}".strip()
+    from jax._src import xla_bridge  # no public way to ask whether the backend has started
+
+    if getattr(xla_bridge, "backends_are_initialized", lambda: False)():
+        warnings.warn("enable_determinism() was called after JAX started: it holds for new processes only; call it "
+                      "before the first computation")

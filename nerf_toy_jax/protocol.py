@@ -6,7 +6,7 @@ steps, lr 1e-3 (1e-2 for "none" and "basic" on the natural set); m = 256
 rows of B (positional: 128 frequencies per axis); sigma and the positional
 scale chosen by grid search on separate validation images.
 
-Rows are per-model dicts as in ``rundir.model_rows``, tagged with the image
+Rows are per-model dicts as in ``tables.model_rows``, tagged with the image
 set, part and image name.
 """
 
@@ -46,7 +46,7 @@ def spec_key(spec, tile=None):
 
 
 def row_key(row):
-    """``spec_key`` of the model a row (``rundir.model_rows``, tagged with its tile) describes."""
+    """``spec_key`` of the model a row (``tables.model_rows``, tagged with its tile) describes."""
     field = varied_field(row["encoding"])
     return row["encoding"], None if field is None else float(row[field]), row["seed"], row["lr"], row.get("tile")
 
@@ -97,7 +97,7 @@ def best_value(rows, encoding, value_of, metric="test_psnr"):
 
 def best_scales(rows, metric="test_psnr"):
     """{encoding: the value of its scale (``Encoding.scale_field``) with the best mean ``metric`` over every
-    signal and seed} of each encoding that ``rows`` (``rundir.model_rows``) hold at several scales: a
+    signal and seed} of each encoding that ``rows`` (``tables.model_rows``) hold at several scales: a
     validation sweep's choices. Diverged models count as -inf."""
     names = dict.fromkeys(row["encoding"] for row in rows)
     fields = {name: encodings.get(name).scale_field for name in names}

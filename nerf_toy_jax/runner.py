@@ -15,7 +15,8 @@ import time
 import jax
 import numpy as np
 
-from nerf_toy_jax import cost, data, evaluate, metrics, parallel, rundir, signals, specs as specs_lib, train, viz
+from nerf_toy_jax import (cost, data, evaluate, metrics, parallel, rundir, signals, specs as specs_lib, tables, train,
+                          viz)
 
 
 def _clock(seconds):
@@ -229,15 +230,15 @@ def run(out, specs, split, config, *, gif_every, record, signal_names=None, pict
                 rundir.write_stack(out, stack_index, stack)
         stacks.append(stack)
         if stack.steps_done < config.steps:
-            rows = named(rundir.model_rows(stacks))
+            rows = named(tables.model_rows(stacks))
             if writes:
                 rundir.write_metrics(out, rows)
             return rows, False
 
-    rows = named(rundir.model_rows(stacks))
+    rows = named(tables.model_rows(stacks))
     if not writes:
         return rows, True
-    chosen = rundir.representatives(rows)
+    chosen = tables.representatives(rows)
     rundir.write_metrics(out, rows)
     rundir.write_history(out, stacks)
     if not pictures:
@@ -245,7 +246,7 @@ def run(out, specs, split, config, *, gif_every, record, signal_names=None, pict
         return rows, True
     rundir.write_frames(out, stacks, gif_every, list(range(len(rows))) if model_gifs else list(chosen.values()))
     *sides, channels = split.image.shape
-    members = rundir.ordered(stacks)
+    members = tables.ordered(stacks)
     predictions, depths = [], []
     for index in chosen.values():
         spec, stack, k = members[index]

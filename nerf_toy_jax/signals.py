@@ -196,3 +196,24 @@ def make_split(kind, values, split, render=None):
     if values.ndim != get(kind).dim + 1:
         raise ValueError(f"a signal of kind {kind} has {get(kind).dim} axes and channels, got shape {values.shape}")
     return dataclasses.replace(data.make_split(values, split), kind=kind)
+
+
+def load_signals(source=None, size=None, split="memorize", render=None, **image_options):
+    """[(name, ``data.Split``)] of a source: one signal (``load``; its name None), or each image of a set
+    (``load_set``, named like "faces/000"), split by ``split`` ("memorize" or "holdout") with the rendering
+    options ``render`` (``config.render``, for views of a scene) and the ``image_options`` of ``data.load_image``
+    (max_pixels, timeout)."""
+    images = load_set(source, size, **image_options)
+    if images is not None:
+        return [(name, make_split("image", values, split)) for name, values in images]
+    kind, values = load(source, size, **image_options)
+    return [(None, make_split(kind, values, split, render))]
+
+
+def load_signal(source=None, size=None, split="memorize", render=None, **image_options):
+    """The ``data.Split`` of the one signal that ``source`` names (``load_signals``; None: the default image), e.g.
+    ``load_signal("natural:astronaut", 64, "holdout")`` or ``load_signal("curve:tones:0")``."""
+    loaded = load_signals(source, size, split, render, **image_options)
+    if len(loaded) > 1:
+        raise ValueError(f"{source!r} names a set of {len(loaded)} signals: signals.load_signals gives each")
+    return loaded[0][1]

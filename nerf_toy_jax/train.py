@@ -12,6 +12,7 @@ rays: each step draws its samples along the minibatch's rays (stratified,
 from the step's key), encodes them and renders the colours (a NeRF).
 """
 
+import dataclasses
 import functools
 import time
 
@@ -20,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nerf_toy_jax import data, evaluate, parallel, signals, specs as specs_lib
+from nerf_toy_jax import data, evaluate, parallel, signals, specs as specs_lib, tables
 from nerf_toy_jax.state import StackResult, TrainState
 
 
@@ -299,6 +300,49 @@ def train_stack(specs, split, config, on_eval=None, resume_from=None, checkpoint
     return snapshot()
 
 
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    """The models that ``train_sweep`` trained, in the order of its input specs.
+
+    Attributes:
+      stacks: one ``StackResult`` per compiled stack (``specs.group_specs`` order).
+      positions: (stack index, position in the stack) of each input spec.
+    """
+
+    stacks: list
+    positions: list
+
+    @property
+    def specs(self):
+        """The input specs, in their order."""
+        return [self.stacks[s].specs[k] for s, k in self.positions]
+
+    @property
+    def eval_steps(self):
+        """int [E]: the steps at which every model was evaluated (0 first)."""
+        return self.stacks[0].eval_steps
+
+    def scores(self, name):
+        """float32 [M, E]: metric ``name`` (``metrics.METRICS``) of input spec m at evaluation e."""
+        return np.stack([self.stacks[s].scores[name][k] for s, k in self.positions])
+
+    def frames(self):
+        """uint8 [M, E, h, w, C]: input spec m's predictions on the frame grid at evaluation e (``StackResult``)."""
+        return np.stack([self.stacks[s].frames[k] for s, k in self.positions])
+
+    def rows(self):
+        """One row per input spec, in their order (``tables.model_rows``; "index" is the spec's position)."""
+        by_stack = tables.model_rows(self.stacks)
+        first = np.cumsum([0] + [len(stack.specs) for stack in self.stacks])
+        return [{**by_stack[first[s] + k], "index": i} for i, (s, k) in enumerate(self.positions)]
+
+    def model(self, index):
+        """(spec, variables, matrix or None) of input spec ``index``: its final network, as evaluated."""
+        stack_index, k = self.positions[index]
+        stack = self.stacks[stack_index]
+        return (stack.specs[k], *stack.model_variables(k))
+
+
 def train_sweep(specs, split, config, on_eval=None):
     """Trains every spec, one compiled program per group of equal ``stack_key``.
 
@@ -309,16 +353,18 @@ def train_sweep(specs, split, config, on_eval=None):
       on_eval: optional ``on_eval(stack_specs, step, scores)``.
 
     Returns:
-      list of ``StackResult``, one per group, in order of first appearance.
+      a ``Sweep``: the stacks, and each spec's results in the order of ``specs``.
     """
     per_spec = isinstance(split, (list, tuple))
     if per_spec and len(split) != len(specs):
         raise ValueError(f"{len(split)} signals for {len(specs)} models")
     dim = (split[0] if per_spec else split).dim
-    results = []
-    for indices in specs_lib.group_specs(specs, config.max_stack, dim):
+    groups = specs_lib.group_specs(specs, config.max_stack, dim)
+    stacks = []
+    for indices in groups:
         stack_specs = [specs[i] for i in indices]
         stack_split = [split[i] for i in indices] if per_spec else split
         callback = None if on_eval is None else functools.partial(on_eval, stack_specs)
-        results.append(train_stack(stack_specs, stack_split, config, callback))
-    return results
+        stacks.append(train_stack(stack_specs, stack_split, config, callback))
+    positions = dict((i, (s, k)) for s, indices in enumerate(groups) for k, i in enumerate(indices))
+    return Sweep(stacks, [positions[i] for i in range(len(specs))])

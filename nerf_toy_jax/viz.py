@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from nerf_toy_jax import data, encodings, meshes, metrics, protocol, rundir, signals, specs as specs_lib
+from nerf_toy_jax import data, encodings, meshes, metrics, protocol, rundir, signals, specs as specs_lib, tables
 
 CAPTION_PX = 20  # the caption strip above a tile; its text is 3 px smaller
 
@@ -125,7 +125,7 @@ def curves_png(path, history, groups, holdout):
       holdout: draw train metrics dashed beside test metrics.
     """
     panels = {}
-    for metric in rundir.shown_metrics(history).values():
+    for metric in tables.shown_metrics(history).values():
         if metric.split == "test" or holdout:
             panels.setdefault(metric.quantity, []).append(metric)
     panels = {quantity: sorted(members, key=lambda metric: metric.split != "test")
@@ -149,7 +149,7 @@ def curves_png(path, history, groups, holdout):
     for axis, panel in zip(axes[1:], panels.values()):
         both = len({metric.split for metric in panel}) > 1
         on_train = any(metric.split == "train" and metric.quantity == panel[0].quantity
-                       for metric in rundir.shown_metrics(history).values())  # of both splits: no split named
+                       for metric in tables.shown_metrics(history).values())  # of both splits: no split named
         title = (f"{panel[0].title}: test solid, train dashed" if both
                  else f"{panel[0].split} {panel[0].title}" + (" (= train: memorize split)" if on_train else ""))
         axis.set(title=title, xlabel="step", ylabel=panel[0].title if both else f"{panel[0].split} {panel[0].title}")
@@ -361,11 +361,11 @@ def write_run_figures(out):
     config = record["config"]
     rows = rundir.load_rows(out / "metrics.json")
     history = rundir.load_history(out)
-    rundir.write_text(out / "metrics.md", rundir.markdown_table(rows) + "\n" + run_footer(record, rows))
+    rundir.write_text(out / "metrics.md", tables.markdown_table(rows) + "\n" + run_footer(record, rows))
     if "signal" in rows[0]:
         rundir.write_text(out / "signals.md", "Test PSNR (dB) of each signal, the mean over seeds.\n\n"
-                          + rundir.signals_markdown(rows))
-    groups = rundir.group_rows(rows)
+                          + tables.signals_markdown(rows))
+    groups = tables.group_rows(rows)
     curves_png(out / "curves.png", history, groups, holdout=config["split"] == "holdout")
     if swept_encodings(rows):
         gridded = signals.get(record.get("kind", "image")).split is None  # views of a scene are rays, no grid
@@ -382,7 +382,7 @@ def write_run_figures(out):
         row = rows[index]
         return name + (" (diverged)" if row["diverged"] else "")
 
-    chosen = rundir.representatives(rows)
+    chosen = tables.representatives(rows)
     stored = rundir.load_frames(out)
     position = {int(model): p for p, model in enumerate(stored["models"])}
     frames = drawn_frames(out, record, stored["frames"])
@@ -454,7 +454,7 @@ def run_footer(record, rows):
 def swept_encodings(rows):
     """Encodings of ``rows`` trained at several values of their scale (``Encoding.scale_field``), registry order."""
     return [name for name, encoding in encodings.REGISTRY.items() if encoding.scale_field is not None
-            and len({rundir.scale_of(row) for row in rows if row["encoding"] == name}) > 1]
+            and len({tables.scale_of(row) for row in rows if row["encoding"] == name}) > 1]
 
 
 def psnr_vs_scale_png(path, rows, train_side):
@@ -473,9 +473,9 @@ def psnr_vs_scale_png(path, rows, train_side):
     figure, axes = plt.subplots(1, len(names), figsize=(6.5 * len(names), 4.2), squeeze=False)
     for axis, encoding in zip(axes[0], names):
         members = [row for row in rows if row["encoding"] == encoding and not row["diverged"]]
-        scales = sorted({rundir.scale_of(row) for row in members})
+        scales = sorted({tables.scale_of(row) for row in members})
         for name, style in (("train_psnr", "--"), ("test_psnr", "-")):
-            values = [[row[name] for row in members if rundir.scale_of(row) == scale] for scale in scales]
+            values = [[row[name] for row in members if tables.scale_of(row) == scale] for scale in scales]
             mean = np.asarray([np.mean(v) for v in values])
             std = np.asarray([np.std(v) for v in values])
             axis.plot(scales, mean, style + "o", ms=3, label=name.replace("_psnr", ""))
@@ -484,7 +484,7 @@ def psnr_vs_scale_png(path, rows, train_side):
             fraction, what = encodings.get(encoding).scale_reference
             value = fraction * train_side
             axis.axvline(value, color="grey", ls=":", label=f"{what} ({value:g})")
-        tests = [np.mean([row["test_psnr"] for row in members if rundir.scale_of(row) == s]) for s in scales]
+        tests = [np.mean([row["test_psnr"] for row in members if tables.scale_of(row) == s]) for s in scales]
         short = encodings.get(encoding).scale_label.split(" (")[0]
         axis.set(xscale="log", xlabel=encodings.get(encoding).scale_label, ylabel="PSNR (dB)",
                  title=f"{encoding}: PSNR against {short} (best test {scales[int(np.argmax(tests))]:g})")
@@ -509,13 +509,13 @@ def psnr_vs_scale_markdown(rows, image=None, headline="test_psnr"):
     lines = []
     for encoding in swept_encodings(rows):
         members = [row for row in rows if row["encoding"] == encoding and not row["diverged"]]
-        scales = sorted({rundir.scale_of(row) for row in members})
+        scales = sorted({tables.scale_of(row) for row in members})
         short = encodings.get(encoding).scale_label.split(" (")[0]
         lines += [""] * bool(lines) + [f"| image | {short} | " + " | ".join(map(_scale_text, scales)) + " |",
                   "|---|---|" + "---|" * len(scales)]
         for name in dict.fromkeys(("train_psnr", "test_psnr", headline)):
             metric = next(metric for metric in metrics.METRICS if metric.name == name)
-            cells = [_cell([row[name] for row in members if rundir.scale_of(row) == scale], metric.digits)
+            cells = [_cell([row[name] for row in members if tables.scale_of(row) == scale], metric.digits)
                      for scale in scales]
             lines.append(f"| {image or data.DEFAULT_IMAGE.split('.')[0]} | {metric.split} {metric.title} | "
                          + " | ".join(cells) + " |")
@@ -691,7 +691,7 @@ def _cell(values, digits=2):
     """Mean ± std of the finite ``values``; the mean alone of one, "-" of none."""
     values = np.asarray(values, np.float64)
     values = values[np.isfinite(values)]
-    return rundir.mean_cell(values.mean(), values.std(), len(values), digits) if len(values) else "-"
+    return tables.mean_cell(values.mean(), values.std(), len(values), digits) if len(values) else "-"
 
 
 def write_arms_figures(out):
@@ -713,16 +713,16 @@ def write_arms_figures(out):
                      rundir.load_history(out / arm))
     minutes = sum(_stacks_and_minutes(arm_record, rows)[1] for arm_record, rows, _ in runs.values())
     environment = next(iter(runs.values()))[0]["environment"]
-    shown = rundir.shown_metrics(next(iter(runs.values()))[1])
+    shown = tables.shown_metrics(next(iter(runs.values()))[1])
     lines = [f"Command: `{record['command']}` ({minutes:.1f} min on {rundir.hardware(environment)}); "
              "mean ± std over seeds.", "",
              "| encoding | arm | " + " | ".join(f"{m.split} {m.title}" for m in shown.values())
              + "".join(f" | steps to {t:g} dB (seeds)" for t in thresholds) + " |",
              "|---|---|" + "---|" * (len(shown) + len(thresholds))]
-    groups = list(dict.fromkeys(name for _, rows, _ in runs.values() for name in rundir.group_rows(rows)))
+    groups = list(dict.fromkeys(name for _, rows, _ in runs.values() for name in tables.group_rows(rows)))
     for group in groups:
         for arm, (_, rows, history) in runs.items():
-            members = rundir.group_rows(rows).get(group)
+            members = tables.group_rows(rows).get(group)
             if members is None:
                 continue
             alive = [i for i in members if not rows[i]["diverged"]]
@@ -739,7 +739,7 @@ def write_arms_figures(out):
     colours = {group: f"C{index % 10}" for index, group in enumerate(groups)}
     for axis, (arm, (arm_record, rows, history)) in zip(axes[0], runs.items()):
         holdout = arm_record["config"]["split"] == "holdout"
-        for group, members in rundir.group_rows(rows).items():
+        for group, members in tables.group_rows(rows).items():
             for name, style in (("test_psnr", "-"), ("train_psnr", "--"))[:1 + holdout]:
                 mean, _ = _mean_std(history[name][members])
                 axis.plot(history["eval_steps"], mean, style, color=colours[group],

@@ -6,9 +6,10 @@ import pathlib
 import re
 import subprocess
 
+import numpy as np
 import pytest
 
-from nerf_toy_jax import doctables
+from nerf_toy_jax import doctables, metrics, rundir
 
 ROOT = pathlib.Path(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -72,3 +73,21 @@ def test_runs_go_to_an_ignored_folder_and_committed_results_name_their_folder():
         commands = [line for line in (ROOT / document).read_text().splitlines() if not line.startswith("|")]
         for name in re.findall(r"--name=([\w.-]+)", "\n".join(commands)):  # tables quote the commands as run
             assert not (ROOT / "results" / name).exists(), f"{document}: --name={name} names a committed result"
+
+
+def test_the_run_folder_section_names_every_file_a_run_folder_may_hold():
+    """docs/programs.md's "A run folder" is the one description of its files: every name ``rundir.clear_run``
+    knows is in its table, and every file of a committed run folder and every key of its arrays is named there."""
+    text = (ROOT / "docs" / "programs.md").read_text()
+    section = text[text.index("## A run folder"):text.index("## `python -m experiments.reproduce`")]
+    named = set(re.findall(r"`([\w.*]+)[`/]", section))
+    assert [name for name in rundir.RUN_FILES if name not in named] == []
+    committed = {path.relative_to(ROOT / "results").parts for path in tracked("results")}
+    folders = {parts[:-1] for parts in committed if parts[-1] == "config.json"}
+    top = {parts[len(folder)] for parts in committed for folder in folders if parts[:len(folder)] == folder
+           and len(parts) > len(folder)}
+    assert sorted(top - named) == []
+    for path in [path for path in tracked("results") if path.name in ("history.npz", "frames.npz", "signal.npz",
+                                                                        "predictions.npz")]:
+        with np.load(path) as archive:  # the metrics' names are documented as "each metric"
+            assert sorted(set(archive.files) - named - set(metrics.NAMES)) == [], path

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tiny_config
-from nerf_toy_jax import data, experiment, rundir, signals, specs as specs_lib, state, train
+from nerf_toy_jax import data, evaluate, experiment, rundir, signals, specs as specs_lib, state, tables, train
 
 
 @pytest.fixture(scope="module")
@@ -15,8 +15,21 @@ def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("in_process") / "tiny"
     run = experiment.run_experiment(tiny_config.get_config(), str(out), command="tiny")
     assert run.workdir == out and run.stopped_by is None
-    assert [label for label, _ in run.parts] == [None]  # a plain run: one unlabelled block
-    return out, [rows for _, rows in run.parts]
+    assert [part.label for part in run.trained()] == [None]  # a plain run: one unlabelled block
+    loaded = experiment.load_run(out)
+    assert loaded.rows == json.loads(json.dumps(run.rows)) and loaded.record == json.loads(json.dumps(run.record))
+    return out, [part.rows for part in run.trained()]
+
+
+def test_a_trained_model_comes_back_from_its_checkpoint_and_predicts_its_picture(tiny_run):
+    """``Run.model``: the network of a drawn model, evaluated on the image's grid, is its prediction (8 bits)."""
+    out, (rows,) = tiny_run
+    run = experiment.load_run(out)
+    index = max(run.predictions())
+    spec, variables, matrix = run.model(index)
+    assert spec.label == rows[index]["label"] and spec.seed == rows[index]["seed"]
+    prediction = evaluate.render(state.TrainConfig(**run.record["config"]["train"]), 3, spec, variables, matrix, 16, 16)
+    np.testing.assert_allclose(prediction, run.predictions()[index], atol=0.5 / 255 + 1e-6)
 
 
 def test_bad_input_is_one_line_before_anything_is_written(tmp_path):
@@ -52,8 +65,8 @@ def test_its_metrics_are_the_trainers(tiny_run):
     record = rundir.load_record(out)
     specs = [specs_lib.spec_from_dict(fields) for fields in record["specs"]]
     split = data.make_split(data.load_image(size=16), "memorize")
-    stacks = train.train_sweep(specs, split, state.TrainConfig(**record["config"]["train"]))
-    expected = rundir.model_rows(stacks)
+    stacks = train.train_sweep(specs, split, state.TrainConfig(**record["config"]["train"])).stacks
+    expected = tables.model_rows(stacks)
     for row, want in zip(rows, expected):
         for name in ("label", "seed", "lr", "train_loss", "train_psnr", "test_psnr", "diverged"):
             assert row[name] == want[name], name
@@ -68,7 +81,7 @@ def test_a_set_of_signals_trains_in_one_stack_per_encoding_as_each_signal_alone(
     config = tiny_config.get_config()
     config.image = "faces:3"
     run = experiment.run_experiment(config, tmp_path / "faces")
-    out, [(_, rows)] = run.workdir, run.parts
+    out, rows = run.workdir, run.rows
     assert len(rows) == 18 and {row["signal"] for row in rows} == {"faces/000", "faces/001", "faces/002"}
     assert "18 models on 3 signals in 2 stacks" in (out / "metrics.md").read_text()
     record = rundir.load_record(out)
@@ -76,7 +89,7 @@ def test_a_set_of_signals_trains_in_one_stack_per_encoding_as_each_signal_alone(
     config = state.TrainConfig(**record["config"]["train"])
     for name, face in signals.load_set("faces:3", 16):  # the tiny config's size
         split = data.make_split(face, "memorize")
-        alone = rundir.model_rows(train.train_sweep(specs, split, config))
+        alone = train.train_sweep(specs, split, config).rows()
         ours = [row for row in rows if row["signal"] == name]
         for row, want in zip(ours, alone):
             assert (row["label"], row["seed"]) == (want["label"], want["seed"])

@@ -6,7 +6,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments.parsing import UsageError
 from nerf_toy_jax import metrics, rays, scenes, signals, specs as specs_lib, state, train, views, volume
 
 SIDE = 12

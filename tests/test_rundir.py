@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nerf_toy_jax import data, metrics, rundir, signals, specs as specs_lib, state, train, viz
+from nerf_toy_jax import data, metrics, rundir, signals, specs as specs_lib, state, tables, train, viz
 
 SPLIT = data.make_split(data.load_image(size=8), "memorize")
 CONFIG = state.TrainConfig(depth=2, width=4)
@@ -33,9 +33,9 @@ def fake_stack(specs, evaluations=3, seed=0):
 def test_rows_hold_each_models_final_metrics_and_its_encodings_columns():
     specs = specs_lib.make_grid(["none", "gaussian"], seeds=[0, 1], params={"mapping_size": 4})
     stacks = [fake_stack(specs[:2]), fake_stack(specs[2:], seed=1)]
-    rows = rundir.model_rows(stacks)
+    rows = tables.model_rows(stacks)
     assert [row["index"] for row in rows] == [0, 1, 2, 3]
-    assert list(rows[0]) == [name for name in rundir.COLUMNS if name not in metrics.NAMES or name in IMAGE_METRICS]
+    assert list(rows[0]) == [name for name in tables.COLUMNS if name not in metrics.NAMES or name in IMAGE_METRICS]
     assert rows[3]["test_psnr"] == pytest.approx(float(stacks[1].scores["test_psnr"][1, -1]))
     assert (rows[0]["sigma"], rows[2]["sigma"], rows[2]["mapping_size"]) == (None, 10.0, 4)
     assert [row["wall_s"] for row in rows] == [1.5, 1.5, 2.5, 2.5]
@@ -46,12 +46,12 @@ def test_aggregate_is_mean_and_population_std_over_seeds_without_diverged_models
              "train_psnr": value, "test_psnr": value, "test_ssim": value / 100} for value, diverged in
             ((10.0, False), (14.0, False), (99.0, True))]
     rows.append({**rows[0], "label": "b", "test_psnr": 20.0, "train_psnr": 20.0})
-    table = rundir.aggregate(rows)
+    table = tables.aggregate(rows)
     assert [entry["label"] for entry in table] == ["b", "a"]  # by mean test PSNR, best first
     a = table[1]
     assert (a["models"], a["diverged"], a["scale"]) == (3, 1, 2.0)
     assert a["test_psnr"] == pytest.approx((12.0, 2.0)) and a["test_ssim"] == pytest.approx((0.12, 0.02))
-    markdown = rundir.markdown_table(rows).splitlines()
+    markdown = tables.markdown_table(rows).splitlines()
     assert markdown[0] == ("| encoding | scale | lr | models | train PSNR (dB) | test PSNR (dB) | test SSIM "
                            "| diverged |")
     assert markdown[3] == "| gaussian | 2 | 0.001 | 3 | 12.00 ± 2.00 | 12.00 ± 2.00 | 0.1200 ± 0.0200 | 1 |"
@@ -60,12 +60,12 @@ def test_aggregate_is_mean_and_population_std_over_seeds_without_diverged_models
 def test_a_table_of_single_models_shows_means_alone_and_no_diverged_column_when_none_diverged():
     rows = [{"label": label, "encoding": "none", "sigma": None, "lr": 1e-3, "diverged": False, "train_psnr": value,
              "test_psnr": value, "test_ssim": 0.5} for label, value in (("a", 20.0), ("b", 21.0))]
-    assert rundir.markdown_table(rows).splitlines() == [
+    assert tables.markdown_table(rows).splitlines() == [
         "| encoding | scale | lr | models | train PSNR (dB) | test PSNR (dB) | test SSIM |",
         "|---|---|---|---|---|---|---|",
         "| none |  | 0.001 | 1 | 21.00 | 21.00 | 0.5000 |", "| none |  | 0.001 | 1 | 20.00 | 20.00 | 0.5000 |"]
     rows.append({**rows[0], "diverged": True, "test_psnr": float("nan")})  # a's second seed: a's mean is its first
-    lines = rundir.markdown_table(rows).splitlines()
+    lines = tables.markdown_table(rows).splitlines()
     assert lines[0].endswith("| test SSIM | diverged |")
     assert lines[3] == "| none |  | 0.001 | 2 | 20.00 | 20.00 | 0.5000 | 1 |"
 
@@ -85,9 +85,9 @@ def test_metrics_json_is_strict_json_with_null_for_nan_and_reads_back_both(tmp_p
 def test_groups_split_a_label_by_learning_rate_only_where_it_varies():
     rows = [{"label": "none", "lr": 1e-3}, {"label": "none", "lr": 1e-2}, {"label": "siren", "lr": 1e-4},
             {"label": "none", "lr": 1e-3}]
-    assert rundir.group_rows(rows) == {"none lr=0.001": [0, 3], "none lr=0.01": [1], "siren": [2]}
-    assert rundir.representatives(rows) == {"none lr=0.001": 0, "none lr=0.01": 1, "siren": 2}
-    assert math.isnan(rundir.aggregate([{**rows[0], "encoding": "none", "diverged": True, "train_psnr": 1,
+    assert tables.group_rows(rows) == {"none lr=0.001": [0, 3], "none lr=0.01": [1], "siren": [2]}
+    assert tables.representatives(rows) == {"none lr=0.001": 0, "none lr=0.01": 1, "siren": 2}
+    assert math.isnan(tables.aggregate([{**rows[0], "encoding": "none", "diverged": True, "train_psnr": 1,
                                          "test_psnr": 1, "test_ssim": 1}])[0]["test_psnr"][0])
 
 
@@ -143,8 +143,8 @@ def test_a_new_metric_joins_the_tables_and_old_rows_still_draw(monkeypatch, tmp_
              "test_psnr": 19.0, "test_ssim": 0.5}]
     mae = metrics.Metric("test_mae", "test", "mae", lambda a, b: abs(a - b).mean(), False, "MAE", 3)
     monkeypatch.setattr(metrics, "METRICS", metrics.METRICS + (mae,))
-    assert rundir.markdown_table(rows).splitlines()[0].endswith("| test SSIM |")
-    assert rundir.markdown_table([{**rows[0], "test_mae": 0.25}]).splitlines()[2].endswith("| 0.5000 | 0.250 |")
+    assert tables.markdown_table(rows).splitlines()[0].endswith("| test SSIM |")
+    assert tables.markdown_table([{**rows[0], "test_mae": 0.25}]).splitlines()[2].endswith("| 0.5000 | 0.250 |")
     history = {"loss": np.ones((1, 4)), "eval_steps": np.arange(2), "diverged": np.zeros(1, bool),
                **{name: np.ones((1, 2)) for name in ("train_loss", "train_psnr", "test_psnr", "test_ssim")}}
     viz.curves_png(tmp_path / "old.png", history, {"none": [0]}, holdout=False)
@@ -160,6 +160,6 @@ def test_the_signals_table_averages_seeds_and_counts_the_best():
     rows = [row("a", "none", 0, 10.0), row("a", "none", 1, 12.0), row("a", "basic", 0, 13.0),
             row("a", "basic", 1, 14.0, diverged=True), row("b", "none", 0, 20.0), row("b", "none", 1, 20.0),
             row("b", "basic", 0, 18.0), row("b", "basic", 1, 19.0)]
-    assert rundir.signals_markdown(rows).splitlines() == [
+    assert tables.signals_markdown(rows).splitlines() == [
         "| signal | none | basic |", "|---|---|---|", "| a | 11.00 | 13.00 |", "| b | 20.00 | 18.50 |",
         "| best on | 1 of 2 | 1 of 2 |"]

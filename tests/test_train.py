@@ -53,6 +53,27 @@ def test_stacked_models_train_as_if_alone(stacked, alone):
     assert not np.allclose(stacked.loss[0], stacked.loss[1])
 
 
+def test_a_sweep_gives_its_models_in_the_order_of_its_specs(alone):
+    """Specs of two shapes, interleaved: the sweep trains two stacks and gives each spec's curves, row and
+    network where the spec was, as each trains alone."""
+    specs = [SPECS[0], specs_lib.make_spec("none", seed=5), SPECS[1]]
+    sweep = train.train_sweep(specs, MEMORIZE, MINIBATCH)
+    assert [len(stack.specs) for stack in sweep.stacks] == [2, 1] and sweep.positions == [(0, 0), (1, 0), (0, 1)]
+    assert sweep.specs == specs
+    rows = sweep.rows()
+    assert [(row["index"], row["label"], row["seed"]) for row in rows] == [(0, "gaussian s=5", 0), (1, "none", 5),
+                                                                          (2, "gaussian s=10", 1)]
+    none = train.train_stack([specs[1]], MEMORIZE, MINIBATCH)
+    for index, single in ((0, alone[0]), (1, none), (2, alone[1])):
+        np.testing.assert_allclose(sweep.scores("test_psnr")[index], single.scores["test_psnr"][0], rtol=1e-4)
+        assert np.abs(sweep.frames()[index].astype(int) - single.frames[0]).max() <= 1
+        assert rows[index]["test_psnr"] == pytest.approx(float(single.scores["test_psnr"][0, -1]), rel=1e-4)
+        spec, variables, _ = sweep.model(index)
+        assert spec == specs[index]
+        for ours, theirs in zip(jax.tree_util.tree_leaves(variables), leaves(single.variables, 0)):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
 def test_divergence_is_flagged_and_frozen(stacked):
     assert stacked.diverged.tolist() == [False, False, False, True]
     step = stacked.diverged_step[3]
@@ -107,7 +128,7 @@ def test_gaussian_features_beat_no_mapping_by_10_db():
     split = data.make_split(image, "memorize")
     config = state.TrainConfig(steps=300, eval_every=150, depth=3, width=64)
     specs = specs_lib.make_grid(["none", "gaussian"], params={"mapping_size": 64})
-    none, gaussian = train.train_sweep(specs, split, config)
+    none, gaussian = train.train_sweep(specs, split, config).stacks
     assert gaussian.scores["train_psnr"][0, -1] > none.scores["train_psnr"][0, -1] + 10.0
     assert gaussian.scores["train_psnr"][0, -1] > gaussian.scores["train_psnr"][0, 0] + 15.0
 
@@ -163,12 +184,12 @@ def test_hashgrid_and_siren_learn_and_stack_over_their_scales():
     specs = specs_lib.make_grid(["none", "hashgrid", "siren"], seeds=[0],
                                 scales={"hashgrid": [12, 24], "siren": [10, 30]}, lrs={"none": 1e-2, "siren": 1e-3},
                                 params={"hashgrid_levels": 4, "hashgrid_log2_table": 8})
-    stacks = train.train_sweep(specs, MEMORIZE, config)
-    psnr = {spec.label: float(stack.scores["train_psnr"][k, -1]) for stack in stacks for k, spec in enumerate(stack.specs)}
+    sweep = train.train_sweep(specs, MEMORIZE, config)
+    psnr = dict(zip([spec.label for spec in sweep.specs], sweep.scores("train_psnr")[:, -1].tolist()))
     assert psnr["hashgrid N=24"] > psnr["none"] + 8 and psnr["siren w0=30"] > psnr["none"] + 8
     assert psnr["hashgrid N=24"] > psnr["hashgrid N=12"]  # a finer grid fits the 24 px image better
     alone = train.train_stack([specs[2]], MEMORIZE, config)
-    np.testing.assert_allclose(alone.scores["train_psnr"][0], stacks[1].scores["train_psnr"][1], rtol=1e-5)
+    np.testing.assert_allclose(alone.scores["train_psnr"][0], sweep.stacks[1].scores["train_psnr"][1], rtol=1e-5)
 
 
 @pytest.mark.slow

@@ -31,7 +31,7 @@ class Encoding:
         training grid's side that plots mark, or None.
       scale_range: the values a scale sweep tries by default (``experiments/configs/sweep_scale.py``).
       default_lr: Adam learning rate unless a run sets one for this encoding.
-      columns: parameters written as table columns (``rundir.model_rows``).
+      columns: parameters written as table columns (``tables.model_rows``).
       trainable_features: whether the network's first Dense layer takes
         trainable inputs (then its input gradient is computed, and counted).
       non_negative: parameters that may be 0 (every other number must be positive).
