@@ -1,5 +1,6 @@
 """What a stack costs: matmul FLOPs, the memory estimate, and the check against the device's memory."""
 
+import dataclasses
 import os
 
 import jax
@@ -16,25 +17,30 @@ def points_per_step(split, config):
     return (config.batch_size or split.train_pixels[..., 0].size) * samples
 
 
-def stack_flops(specs, split, config):
-    """Matmul FLOPs of one training step of each stack of ``specs.group_specs``."""
+@dataclasses.dataclass(frozen=True)
+class Work:
+    """The stacks of a run and what each costs, worked out once per run (``plan_work``)."""
+
+    groups: list  # the indices into the specs of each stack (``specs.group_specs``)
+    flops: list  # matmul FLOPs of one training step of each stack
+    memory: list  # estimated peak bytes on one device of each stack (``memory_estimate``)
+
+
+def plan_work(specs, split, config):
+    """The ``Work`` of training ``specs`` on ``split`` (a ``data.Split``; of many signals of one shape, the
+    first) with ``config`` (a ``state.TrainConfig``)."""
+    groups = specs_lib.group_specs(specs, config.max_stack, split.dim)
     points = points_per_step(split, config)
-    channels = split.outputs
-    return [sum(specs[i].encoding.flops(specs[i].encoding.network(config, channels), points, split.dim)
-                for i in group)
-            for group in specs_lib.group_specs(specs, config.max_stack, split.dim)]
-
-
-def stack_memory(specs, split, config):
-    """Estimated peak bytes on one device of each stack of ``specs.group_specs`` (``memory_estimate``)."""
+    flops = [sum(specs[i].encoding.flops(specs[i].encoding.network(config, split.outputs), points, split.dim)
+                 for i in group) for group in groups]
     mesh = parallel.model_mesh()
-    return [memory_estimate([specs[i] for i in group], split, config, mesh)
-            for group in specs_lib.group_specs(specs, config.max_stack, split.dim)]
+    memory = [memory_estimate([specs[i] for i in group], split, config, mesh) for group in groups]
+    return Work(groups, flops, memory)
 
 
-def check_memory(specs, split, config, limit_bytes):
-    """Raises ValueError, with what to change, if a stack would need more than ``limit_bytes``."""
-    need = max(stack_memory(specs, split, config))
+def check_memory(work, limit_bytes):
+    """Raises ValueError, with what to change, if a stack of ``work`` would need more than ``limit_bytes``."""
+    need = max(work.memory)
     if need > limit_bytes:
         raise ValueError(
             f"the largest stack would need about {need / 2**20:.0f} MB, more than the {limit_bytes / 2**20:.0f} MB "

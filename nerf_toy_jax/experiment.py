@@ -45,6 +45,8 @@ class Plan:
     train_config: state.TrainConfig
     gif_every: int
     checkpoint_every: int
+    loaded: list  # [(name, split)] of the config's signals, as loaded (``load_splits``)
+    work: cost.Work  # the stacks and their costs
     validated_by: int = None  # the index of the earlier run whose rows choose this run's scales, or None
     scales_chosen: dict = None  # {encoding: scale} chosen by that run, once chosen
 
@@ -274,8 +276,9 @@ def every(value, default, eval_every, name):
     return value
 
 
-def plan(config, out, options):
-    """Checks one (arm's) config and builds its run; raises ValueError before any compute."""
+def plan(config, out, options, loaded=None):
+    """Checks one (arm's) config and builds its run; raises ValueError before any compute. ``loaded``: the
+    config's signals where they are loaded already (``load_splits``)."""
     specs = build_specs(config)
     try:
         train_config = state.TrainConfig(**config.train.to_dict())
@@ -284,7 +287,7 @@ def plan(config, out, options):
     eval_every = train_config.eval_every
     gif_every = every(config.gif_every, GIF_EVERY, eval_every, "config.gif_every")
     checkpoint_every = every(options.checkpoint_every, CHECKPOINT_EVERY, eval_every, "--checkpoint_every")
-    loaded = load_splits(config, options)
+    loaded = load_splits(config, options) if loaded is None else loaded
     split = loaded[0][1]
     pixels = split.train_pixels[..., 0].size
     if train_config.batch_size and train_config.batch_size > pixels:
@@ -292,14 +295,14 @@ def plan(config, out, options):
                          f"{signals.get(split.kind).unit}s")
     resolved = copy.deepcopy(config)
     resolved.gif_every = gif_every
-    if len(loaded) == 1:
-        plan = Plan(out, resolved, specs, split, None, train_config, gif_every, checkpoint_every)
-    else:  # signals x specs: every spec on every signal, the signals' models stacked together
-        plan = Plan(out, resolved, [spec for _ in loaded for spec in specs],
-                    [one for _, one in loaded for _ in specs], [name for name, _ in loaded for _ in specs],
-                    train_config, gif_every, checkpoint_every)
-    cost.check_memory(plan.specs, split, train_config, options.memory_limit_mb * 2**20 or cost.available_bytes())
-    return plan
+    signal_names = None
+    if len(loaded) > 1:  # signals x specs: every spec on every signal, the signals' models stacked together
+        specs, split, signal_names = ([spec for _ in loaded for spec in specs],
+                                      [one for _, one in loaded for _ in specs],
+                                      [name for name, _ in loaded for _ in specs])
+    work = cost.plan_work(specs, loaded[0][1], train_config)
+    cost.check_memory(work, options.memory_limit_mb * 2**20 or cost.available_bytes())
+    return Plan(out, resolved, specs, split, signal_names, train_config, gif_every, checkpoint_every, loaded, work)
 
 
 def check_resumable(out, config):
@@ -363,7 +366,7 @@ def chosen_plan(run, validation_rows, options):
     config = copy.deepcopy(run.config)
     for name, value in choices.items():
         config.scales[name] = (value,)
-    chosen = dataclasses.replace(plan(config, run.out, options), scales_chosen=choices)
+    chosen = dataclasses.replace(plan(config, run.out, options, run.loaded), scales_chosen=choices)
     if options.resume and (run.out / "config.json").is_file():
         check_resumable(run.out, chosen.config)
     return chosen
@@ -431,7 +434,7 @@ def run_experiment(config, workdir, **options):
             resume = options.resume and (run.out / "config.json").is_file()
             run_record = record(run, options.command)
             rows, finished = runner.run(
-                run.out, run.specs, run.split, run.train_config, signal_names=run.signal_names,
+                run.out, run.specs, run.split, run.train_config, run.work, signal_names=run.signal_names,
                 gif_every=run.gif_every, pictures=run.config.pictures, model_gifs=run.config.model_gifs,
                 record=run_record, resume=resume, checkpoint_every=run.checkpoint_every,
                 stop=received, tensorboard=options.tensorboard)

@@ -15,8 +15,7 @@ import time
 import jax
 import numpy as np
 
-from nerf_toy_jax import (cost, data, evaluate, metrics, parallel, rundir, signals, specs as specs_lib, tables, train,
-                          viz)
+from nerf_toy_jax import cost, data, evaluate, metrics, parallel, rundir, signals, tables, train, viz
 
 
 def _clock(seconds):
@@ -100,20 +99,19 @@ def stop_on_signals(log=print):
             signal.signal(number, old)
 
 
-def describe_work(specs, split, config):
-    """Lines announcing the work: models, stacks, pixels, steps, matmul FLOPs and memory."""
-    groups = specs_lib.group_specs(specs, config.max_stack, split.dim)
-    flops = sum(cost.stack_flops(specs, split, config))
+def describe_work(specs, split, config, work):
+    """Lines announcing the work (a ``cost.Work``): models, stacks, pixels, steps, matmul FLOPs and memory."""
+    flops = sum(work.flops)
     unit = signals.get(split.kind).unit
     points = config.batch_size or split.train_pixels[..., 0].size
     samples = "" if split.render is None else f" of {split.render.samples} samples"
     return [
-        f"{len(specs)} models in {len(groups)} stacks of {', '.join(str(len(g)) for g in groups)}; "
+        f"{len(specs)} models in {len(work.groups)} stacks of {', '.join(str(len(g)) for g in work.groups)}; "
         f"{split.kind} {'x'.join(map(str, split.image.shape))}, {split.name} split, "
         f"{split.train_pixels[..., 0].size} training {unit}s, {points} per step{samples}",
         f"MLP depth {config.depth} width {config.width} batchnorm {config.batchnorm}; "
         f"{config.steps} steps, evaluation every {config.eval_every}",
-        f"memory: about {max(cost.stack_memory(specs, split, config)) / 2**20:.0f} MB for the largest stack "
+        f"memory: about {max(work.memory) / 2**20:.0f} MB for the largest stack "
         f"on each of {jax.device_count()} {jax.devices()[0].platform} device(s) "
         f"({cost.available_bytes() / 2**30:.1f} GB each)",
         f"work: {flops * config.steps / 1e12:.2f} TFLOP of matmuls ({flops / 1e9:.2f} GFLOP per step of all models)",
@@ -149,7 +147,7 @@ def tensorboard_logger(writer, first_index):
     return log
 
 
-def run(out, specs, split, config, *, gif_every, record, signal_names=None, pictures=True, model_gifs=False,
+def run(out, specs, split, config, work, *, gif_every, record, signal_names=None, pictures=True, model_gifs=False,
         resume=False, checkpoint_every=None, stop=None, tensorboard=False, log=print, stream=None):
     """Trains ``specs`` on ``split`` and writes a complete run folder ``out``.
 
@@ -162,6 +160,7 @@ def run(out, specs, split, config, *, gif_every, record, signal_names=None, pict
       specs: list of ``specs.ModelSpec``.
       split: a ``data.Split``, or a list of one per spec (many signals of one shape, ``data.signals``).
       config: a ``state.TrainConfig``.
+      work: the stacks and their costs (``cost.plan_work`` of these specs, split and config).
       signal_names: with a list of splits, the name of each spec's signal (its rows' "signal").
       gif_every: steps between GIF frames, a multiple of ``config.eval_every``.
       record: the run's config.json (written unless resuming).
@@ -184,7 +183,7 @@ def run(out, specs, split, config, *, gif_every, record, signal_names=None, pict
     split, many = data.signals(splits)
     kind = signals.get(split.kind)
     writes = parallel.is_primary()  # of several processes, process 0 writes
-    for line in describe_work(specs, split, config):
+    for line in describe_work(specs, split, config, work):
         log(line)
     if many:
         log(f"{len(set(signal_names))} signals of one shape, the models of each encoding on all of them in one "
@@ -197,8 +196,8 @@ def run(out, specs, split, config, *, gif_every, record, signal_names=None, pict
             depth = {} if split.image_depth is None else {"depth": split.image_depth.astype(np.float16)}
             rundir.write_npz(out / "signal.npz", values=kind.stored(split.image), **depth)
 
-    groups = specs_lib.group_specs(specs, config.max_stack, split.dim)
-    progress = Progress(cost.stack_flops(specs, split, config), config.steps, stream)
+    groups = work.groups
+    progress = Progress(work.flops, config.steps, stream)
     writer = tensorboard_writer(out / "tensorboard") if tensorboard and writes else None
     order = [i for group in groups for i in group]  # the rows' models: stack after stack
 

@@ -12,14 +12,11 @@ import io
 import pathlib
 from typing import Callable
 
-import matplotlib
 import numpy as np
+from matplotlib.figure import Figure
 from PIL import Image
 
 from nerf_toy_jax import curves, datasets, data, shapes, videos, views
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
 
 CURVE_PICTURE = (160, 480)  # height, width in pixels of a curve's picture
 VIDEO_PICTURE_FRAMES = 4  # frames side by side in a video's picture
@@ -68,7 +65,7 @@ def curve_picture(values, reference=None):
     """A curve drawn as a line plot, float32 [h, w, 3] in [0, 1] (``CURVE_PICTURE``); ``reference`` [n, C]
     drawn beneath in grey."""
     height, width = CURVE_PICTURE
-    figure = plt.figure(figsize=(width / 100, height / 100), dpi=100)
+    figure = Figure(figsize=(width / 100, height / 100), dpi=100)
     axis = figure.add_axes((0, 0, 1, 1))
     for curve, colour in ((reference, "0.7"), (values, "C0")):
         if curve is not None:
@@ -77,7 +74,6 @@ def curve_picture(values, reference=None):
     axis.axis("off")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
     return np.asarray(Image.open(buffer).convert("RGB"), np.float32) / 255.0
 
 

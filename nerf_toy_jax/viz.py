@@ -10,12 +10,11 @@ import pathlib
 import imageio.v3 as iio
 import jax
 import matplotlib
+import matplotlib.colors
 import matplotlib.ticker
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
+from PIL import Image, ImageDraw, ImageFont
 
 from nerf_toy_jax import data, encodings, meshes, metrics, protocol, rundir, signals, specs as specs_lib, tables
 
@@ -104,14 +103,20 @@ def tiled_gif(path, columns, captions, tile, durations, titles=None):
 
 def line_colours(count):
     """``count`` colours for lines: tab10's, or tab20's when more than 10 lines would repeat them."""
-    palette = plt.cm.tab10.colors if count <= 10 else plt.cm.tab20.colors
+    palette = matplotlib.colormaps["tab10" if count <= 10 else "tab20"].colors
     return [palette[index % len(palette)] for index in range(count)]
+
+
+def subplots(*grid, figsize, **options):
+    """A figure of its own and its axes (``Figure.subplots``): no pyplot state and no backend chosen, so that
+    importing the package leaves a notebook's figures inline."""
+    figure = Figure(figsize=figsize)
+    return figure, figure.subplots(*grid, **options)
 
 
 def _save(figure, path):
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(figure)
     rundir.write_bytes(path, buffer.getvalue())
 
 
@@ -130,7 +135,7 @@ def curves_png(path, history, groups, holdout):
             panels.setdefault(metric.quantity, []).append(metric)
     panels = {quantity: sorted(members, key=lambda metric: metric.split != "test")
               for quantity, members in panels.items()}
-    figure, axes = plt.subplots(1, 1 + len(panels), figsize=(5 * (1 + len(panels)), 4.2))
+    figure, axes = subplots(1, 1 + len(panels), figsize=(5 * (1 + len(panels)), 4.2))
     loss_steps = np.arange(history["loss"].shape[1])
     eval_steps = history["eval_steps"]
     for colour, (label, members) in zip(line_colours(len(groups)), groups.items()):
@@ -182,7 +187,7 @@ def image_grid_png(path, images, captions, columns=None, title=None):
     most = max(1, int(8 // aspect))
     columns = columns or -(-count // -(-count // most))  # at most 8 squares per row, rows evenly filled
     rows = -(-count // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(2.6 * aspect * columns, 2.9 * rows), squeeze=False)
+    figure, axes = subplots(rows, columns, figsize=(2.6 * aspect * columns, 2.9 * rows), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
     for axis, image, caption in zip(axes.flat, images, captions):
@@ -234,7 +239,7 @@ def residual_spectra_png(path, signal, predictions, labels, holdout):
         spectrum = np.abs(np.fft.rfft(np.asarray(values, np.float64)[:, 0]))[1:] / n
         return [np.sqrt(np.mean(spectrum[band == b] ** 2)) for b in bands]
 
-    figure, axis = plt.subplots(figsize=(9, 4.6))
+    figure, axis = subplots(figsize=(9, 4.6))
     curve = np.asarray(amplitude(signal))
     axis.loglog(centres, curve, color="0.5", lw=3, alpha=0.6, label="the curve")
     for colour, label, prediction in zip(line_colours(len(labels)), labels, predictions):
@@ -276,7 +281,7 @@ def per_frame_png(path, video, predictions, labels, holdout, frame="frame"):
     """
     frames = np.arange(len(video))
     panels = [metric for metric in metrics.METRICS if metric.name in ("test_psnr", "test_ssim")]
-    figure, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False)
+    figure, axes = subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False)
     for axis, metric in zip(axes[0], panels):
         for colour, label, prediction in zip(line_colours(len(labels)), labels, predictions):
             values = np.asarray(jax.vmap(metric.function)(prediction, video))
@@ -304,9 +309,9 @@ def depth_png(path, truth, depths, labels, views):
     known = np.concatenate([np.asarray(values, np.float32)[views].ravel() for _, values in rows])
     known = known[np.isfinite(known)]
     low, high = (np.percentile(known, (1, 99)) if known.size else (0.0, 1.0))
-    figure, axes = plt.subplots(len(rows), len(views), figsize=(1.6 * len(views) + 1.6, 1.6 * len(rows)),
+    figure, axes = subplots(len(rows), len(views), figsize=(1.6 * len(views) + 1.6, 1.6 * len(rows)),
                                 squeeze=False)
-    colormap = plt.get_cmap("viridis").copy()
+    colormap = matplotlib.colormaps["viridis"].copy()
     colormap.set_bad("white")
     for (label, values), row in zip(rows, axes):
         for view, axis in zip(views, row):
@@ -326,7 +331,7 @@ def meshes_png(path, surfaces, captions, columns=4):
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
     rows = -(-len(surfaces) // columns)
-    figure = plt.figure(figsize=(3.2 * min(columns, len(surfaces)), 3.4 * rows))
+    figure = Figure(figsize=(3.2 * min(columns, len(surfaces)), 3.4 * rows))
     light = matplotlib.colors.LightSource(azdeg=315, altdeg=45)
     for index, ((vertices, faces), caption) in enumerate(zip(surfaces, captions)):
         axis = figure.add_subplot(rows, min(columns, len(surfaces)), index + 1, projection="3d")
@@ -470,7 +475,7 @@ def psnr_vs_scale_png(path, rows, train_side):
         (views of a scene): no reference line.
     """
     names = swept_encodings(rows)
-    figure, axes = plt.subplots(1, len(names), figsize=(6.5 * len(names), 4.2), squeeze=False)
+    figure, axes = subplots(1, len(names), figsize=(6.5 * len(names), 4.2), squeeze=False)
     for axis, encoding in zip(axes[0], names):
         members = [row for row in rows if row["encoding"] == encoding and not row["diverged"]]
         scales = sorted({tables.scale_of(row) for row in members})
@@ -604,7 +609,7 @@ def resolution_png(path, rungs, set_name):
     kinds = [("whole images", "-", "o", 1.0, [rung for rung in rungs if rung["tile"] is None]),
              ("tiles", "--", "s", 1.04, [rung for rung in rungs if rung["tile"] is not None])]
     kinds = [kind for kind in kinds if kind[-1]]
-    figure, axes = plt.subplots(1, 3, figsize=(17, 4.6))
+    figure, axes = subplots(1, 3, figsize=(17, 4.6))
     names = list(dict.fromkeys(name for rung in rungs for name in rung["sets"][set_name]["psnr"]))
     colours = {name: f"C{i}" for i, name in enumerate(names)}
     for kind, line, marker, shift, members in kinds:
@@ -671,7 +676,7 @@ def ntk_png(path, record):
     """NTK eigenvalue spectra (left) and centre profiles (right) of ``experiments.ntk``'s ntk.json."""
     kernels = record["kernels"]
     points = record["points"]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    figure, (left, right) = subplots(1, 2, figsize=(11, 4.2))
     x = np.arange(points) / points
     for label, entry in kernels.items():
         spectrum = np.maximum(np.asarray(entry["spectrum"]), 1e-12)
@@ -735,7 +740,7 @@ def write_arms_figures(out):
             lines.append(f"| {group} | {arm} | " + " | ".join(cells) + " |")
     rundir.write_text(out / "arms.md", "\n".join(lines) + "\n")
 
-    figure, axes = plt.subplots(1, len(runs), figsize=(5 * len(runs), 4.2), squeeze=False, sharey=True)
+    figure, axes = subplots(1, len(runs), figsize=(5 * len(runs), 4.2), squeeze=False, sharey=True)
     colours = {group: f"C{index % 10}" for index, group in enumerate(groups)}
     for axis, (arm, (arm_record, rows, history)) in zip(axes[0], runs.items()):
         holdout = arm_record["config"]["split"] == "holdout"
@@ -754,7 +759,7 @@ def write_arms_figures(out):
 
 def time_to_quality_png(path, report):
     """Train PSNR against wall seconds (left) and steps (right) of ``experiments.benchmark --task=quality``."""
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    figure, (left, right) = subplots(1, 2, figsize=(11, 4.2))
     thresholds = [float(t) for t in report["rows"][0]["reach"]]
     for row in report["rows"]:
         left.plot(row["seconds"], row["train_psnr"], label=f"{row['label']} (lr {row['lr']:g})")

@@ -97,3 +97,22 @@ def test_a_set_of_signals_trains_in_one_stack_per_encoding_as_each_signal_alone(
         means = [np.mean([row["test_psnr"] for row in ours if row["label"] == label])
                  for label in ("none", "gaussian s=4", "gaussian s=8")]
         assert f"| {name} | " + " | ".join(f"{mean:.2f}" for mean in means) + " |" in (out / "signals.md").read_text()
+
+
+def test_a_validated_run_loads_each_signal_once_and_trains_at_the_sweeps_best_scale(tmp_path, monkeypatch):
+    """The validation sweep on text:1, then the run on the default image at the scale of the best mean test PSNR
+    there: each signal is loaded once (the chosen run reuses what planning loaded), no pictures in the sweep."""
+    loads = []
+    load_signals = signals.load_signals
+    monkeypatch.setattr(signals, "load_signals", lambda source, *args, **kwargs: (
+        loads.append(source), load_signals(source, *args, **kwargs))[1])
+    config = tiny_config.get_config()
+    config.validation = "text:1"
+    run = experiment.run_experiment(config, tmp_path / "validated")
+    assert loads == ["text:1", None]
+    (sweep,) = run.parts
+    means = {scale: np.mean([row["test_psnr"] for row in sweep.rows if row["sigma"] == scale]) for scale in (4, 8)}
+    best = max(means, key=means.get)
+    assert {row["sigma"] for row in run.rows if row["encoding"] == "gaussian"} == {best}
+    assert run.record["validation"]["scales"] == {"gaussian": best}
+    assert not (sweep.workdir / "reconstructions").exists() and (run.workdir / "reconstructions").is_dir()
